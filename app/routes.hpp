@@ -1,0 +1,10 @@
+#pragma once
+
+namespace p2p {
+
+struct AppState;
+
+// The application's own routes (probes come from the service kit).
+void add_routes(AppState& app);
+
+}  // namespace p2p

@@ -1,0 +1,285 @@
+#include "lib/config/settings.hpp"
+
+#include <algorithm>
+#include <array>
+#include <ostream>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+namespace svc::config {
+
+namespace {
+
+// Positions in Settings::variables(): the order of reading, of --help and of
+// --print-config.
+enum class Var : std::size_t {
+  app_env,
+  host,
+  port,
+  threads,
+  database_url,
+  api_key,
+  api_keys,
+  log_level,
+  log_format,
+  shutdown_drain,
+  shutdown_grace,
+  max_header_bytes,
+  max_body_bytes,
+  header_timeout,
+  idle_timeout,
+  count
+};
+
+const Variable& variable(Var id) { return Settings::variables()[static_cast<std::size_t>(id)]; }
+
+// Rules shared by the reader and the help text, so the two cannot disagree.
+struct IntegerRange {
+  std::int64_t min;
+  std::int64_t max;
+};
+struct SecondsRange {
+  double min;
+  double max;
+};
+constexpr IntegerRange threads_range{0, 256};
+constexpr IntegerRange header_bytes_range{1024, 1024 * 1024};
+constexpr IntegerRange body_bytes_range{0, 1024 * 1024 * 1024};
+constexpr SecondsRange shutdown_range{0, 3600};
+constexpr SecondsRange header_timeout_range{0.1, 3600};
+constexpr SecondsRange idle_timeout_range{0.1, 86400};
+constexpr std::size_t min_prod_api_key_length = 16;
+constexpr std::string_view database_url_form = "postgresql://user:password@host:port/dbname";
+
+constexpr std::array<AppEnv, 3> app_envs{AppEnv::prod, AppEnv::dev, AppEnv::test};
+constexpr std::array<LogFormat, 2> log_formats{LogFormat::text, LogFormat::json};
+constexpr std::array<std::string_view, 7> log_levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+template <class Range>
+std::vector<std::string> names_of(const Range& values) {
+  std::vector<std::string> names;
+  for (const auto& value : values) names.emplace_back(to_string(value));
+  return names;
+}
+
+std::vector<std::string> names_of(const std::array<std::string_view, 7>& values) {
+  return {values.begin(), values.end()};
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : "|") + name;
+  return text;
+}
+
+std::string range_text(const IntegerRange& range) {
+  return "(" + std::to_string(range.min) + "-" + std::to_string(range.max) + ")";
+}
+
+std::string range_text(const SecondsRange& range) {
+  using std::chrono::milliseconds;
+  return "(" + seconds_text(milliseconds{static_cast<std::int64_t>(range.min * 1000)}) + "-" +
+         seconds_text(milliseconds{static_cast<std::int64_t>(range.max * 1000)}) + ")";
+}
+
+double in_seconds(std::chrono::milliseconds value) { return static_cast<double>(value.count()) / 1000.0; }
+
+std::string_view trim(std::string_view text) noexcept {
+  constexpr std::string_view space = " \t\r\n\v\f";
+  const auto first = text.find_first_not_of(space);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+template <class Enum, std::size_t N>
+Enum enum_named(const std::array<Enum, N>& values, std::string_view name) {
+  for (const auto value : values) {
+    if (to_string(value) == name) return value;
+  }
+  // one_of() only returns allowed spellings, so this is a programming error.
+  throw std::logic_error("unknown enumerator " + std::string(name));
+}
+
+unsigned resolve_threads(std::int64_t requested) {
+  if (requested > 0) return static_cast<unsigned>(requested);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void read_database(EnvReader& reader, Settings& settings) {
+  const Variable& v = variable(Var::database_url);
+  const std::string url = reader.required_string(v);
+  try {
+    settings.database = parse_database_url(url);
+  } catch (const std::invalid_argument& error) {
+    throw ConfigError(v.name, error_line(v.name, masked_url(url),
+                                         "is not a PostgreSQL URL (expected " + v.expected + "): " + error.what()));
+  }
+  reader.record(v, settings.database.sanitized());
+  if (!settings.database.ignored_driver.empty()) {
+    settings.notes.push_back(v.name + ": driver suffix \"+" + settings.database.ignored_driver +
+                             "\" ignored; using libpq");
+  }
+}
+
+void check_api_key_length(const Variable& v, const std::string& key, AppEnv env) {
+  if (env != AppEnv::prod || key.size() >= min_prod_api_key_length) return;
+  throw ConfigError(v.name, error_line(v.name, shown(v, key),
+                                       "is too short (at least " + std::to_string(min_prod_api_key_length) +
+                                           " characters in prod)"));
+}
+
+void read_api_keys(EnvReader& reader, Settings& settings) {
+  const Variable& single = variable(Var::api_key);
+  const Variable& rotation = variable(Var::api_keys);
+  // A key pasted from a file often carries a trailing newline no client sends.
+  const std::string key(trim(reader.string(single, "")));
+  std::vector<std::string> keys;
+  if (!key.empty()) {
+    check_api_key_length(single, key, settings.app_env);
+    keys.push_back(key);
+  }
+  for (auto& extra : reader.list(rotation)) {
+    check_api_key_length(rotation, extra, settings.app_env);
+    if (std::find(keys.begin(), keys.end(), extra) == keys.end()) keys.push_back(std::move(extra));
+  }
+  if (keys.empty()) {
+    throw ConfigError(single.name, single.name + " is not set (set " + single.name + " or " + rotation.name + ")");
+  }
+  settings.api_keys = std::move(keys);
+}
+
+}  // namespace
+
+std::string_view to_string(AppEnv env) {
+  switch (env) {
+    case AppEnv::prod: return "prod";
+    case AppEnv::dev: return "dev";
+    case AppEnv::test: return "test";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(LogFormat format) {
+  switch (format) {
+    case LogFormat::text: return "text";
+    case LogFormat::json: return "json";
+  }
+  return "unknown";
+}
+
+const std::vector<Variable>& Settings::variables() {
+  static const std::vector<Variable> all = [] {
+    // Defaults are the member initialisers of Settings: one source of truth.
+    const Settings defaults;
+    std::vector<Variable> list(static_cast<std::size_t>(Var::count));
+    const auto define = [&list](Var id, Variable v) { list[static_cast<std::size_t>(id)] = std::move(v); };
+
+    define(Var::app_env, {"APP_ENV", std::string(to_string(defaults.app_env)),
+                          joined(names_of(app_envs)) + "; prod requires API keys of at least " +
+                              std::to_string(min_prod_api_key_length) + " characters"});
+    define(Var::host, {"HOST", defaults.http.host, "address to listen on"});
+    define(Var::port, {"PORT", std::to_string(defaults.http.port), "TCP port to listen on (1-65535)"});
+    define(Var::threads, {"THREADS", std::to_string(defaults.threads),
+                          "I/O threads " + range_text(threads_range) + "; 0 = hardware concurrency"});
+    define(Var::database_url,
+           {"DATABASE_URL", "",
+            "PostgreSQL URL " + std::string(database_url_form) + "; postgres:// and postgresql+<driver>:// accepted",
+            true, std::string(database_url_form)});
+    define(Var::api_key, {"API_KEY", "", "API key clients must present (or set API_KEYS)", true});
+    define(Var::api_keys, {"API_KEYS", "(none)", "more accepted API keys, comma-separated, for rotation", true});
+    define(Var::log_level, {"LOG_LEVEL", defaults.log_level, joined(names_of(log_levels))});
+    define(Var::log_format, {"LOG_FORMAT", std::string(to_string(defaults.log_format)), joined(names_of(log_formats))});
+    define(Var::shutdown_drain,
+           {"SHUTDOWN_DRAIN_SECONDS", seconds_text(defaults.shutdown.drain),
+            "after SIGTERM, seconds to keep serving while not ready " + range_text(shutdown_range)});
+    define(Var::shutdown_grace,
+           {"SHUTDOWN_GRACE_SECONDS", seconds_text(defaults.shutdown.grace),
+            "then, seconds to wait for in-flight requests " + range_text(shutdown_range)});
+    define(Var::max_header_bytes, {"MAX_HEADER_BYTES", std::to_string(defaults.http.max_header_bytes),
+                                   "largest accepted request header " + range_text(header_bytes_range)});
+    define(Var::max_body_bytes, {"MAX_BODY_BYTES", std::to_string(defaults.http.max_body_bytes),
+                                 "largest accepted request body " + range_text(body_bytes_range)});
+    define(Var::header_timeout, {"HEADER_TIMEOUT_SECONDS", seconds_text(defaults.http.header_timeout),
+                                 "seconds allowed to receive a request header " + range_text(header_timeout_range)});
+    define(Var::idle_timeout, {"IDLE_TIMEOUT_SECONDS", seconds_text(defaults.http.idle_timeout),
+                               "seconds a keep-alive connection may idle " + range_text(idle_timeout_range)});
+
+    if (std::any_of(list.begin(), list.end(), [](const Variable& v) { return v.name.empty(); })) {
+      throw std::logic_error("Settings::variables(): a variable is not defined");
+    }
+    return list;
+  }();
+  return all;
+}
+
+Settings Settings::from_env(const EnvLookup& env) {
+  Settings settings;  // member initialisers are the defaults
+  EnvReader reader(env);
+
+  settings.app_env = enum_named(
+      app_envs, reader.one_of(variable(Var::app_env), std::string(to_string(settings.app_env)), names_of(app_envs)));
+  settings.http.host = reader.string(variable(Var::host), settings.http.host);
+  settings.http.port = reader.port(variable(Var::port), settings.http.port);
+
+  const auto threads = reader.integer(variable(Var::threads), settings.threads, threads_range.min, threads_range.max);
+  settings.threads = resolve_threads(threads);
+  reader.record(variable(Var::threads), std::to_string(settings.threads));
+
+  read_database(reader, settings);
+  read_api_keys(reader, settings);
+
+  settings.log_level = reader.one_of(variable(Var::log_level), settings.log_level, names_of(log_levels));
+  settings.log_format =
+      enum_named(log_formats, reader.one_of(variable(Var::log_format), std::string(to_string(settings.log_format)),
+                                            names_of(log_formats)));
+
+  const auto seconds = [&reader](Var id, std::chrono::milliseconds fallback, const SecondsRange& range) {
+    return reader.seconds(variable(id), in_seconds(fallback), range.min, range.max);
+  };
+  settings.shutdown.drain = seconds(Var::shutdown_drain, settings.shutdown.drain, shutdown_range);
+  settings.shutdown.grace = seconds(Var::shutdown_grace, settings.shutdown.grace, shutdown_range);
+
+  const auto bytes = [&reader](Var id, std::size_t fallback, const IntegerRange& range) {
+    return static_cast<std::size_t>(
+        reader.integer(variable(id), static_cast<std::int64_t>(fallback), range.min, range.max));
+  };
+  settings.http.max_header_bytes = bytes(Var::max_header_bytes, settings.http.max_header_bytes, header_bytes_range);
+  settings.http.max_body_bytes = bytes(Var::max_body_bytes, settings.http.max_body_bytes, body_bytes_range);
+  settings.http.header_timeout = seconds(Var::header_timeout, settings.http.header_timeout, header_timeout_range);
+  settings.http.idle_timeout = seconds(Var::idle_timeout, settings.http.idle_timeout, idle_timeout_range);
+
+  settings.effective = reader.effective();
+  return settings;
+}
+
+void print_help(std::ostream& out, std::string_view program) {
+  out << "Usage: " << program << " [--help | --print-config]\n"
+      << "\n"
+      << "Options:\n"
+      << "  --help          print this help and exit\n"
+      << "  --print-config  print the effective configuration (secrets masked) and exit\n"
+      << "\n"
+      << "Environment variables (an empty value counts as unset):\n";
+
+  const auto& variables = Settings::variables();
+  const auto default_shown = [](const Variable& v) { return v.default_text.empty() ? std::string("required") : v.default_text; };
+  std::size_t name_width = 0;
+  std::size_t default_width = 0;
+  for (const auto& v : variables) {
+    name_width = std::max(name_width, v.name.size());
+    default_width = std::max(default_width, default_shown(v).size());
+  }
+  for (const auto& v : variables) {
+    const std::string name = v.name;
+    const std::string fallback = default_shown(v);
+    out << "  " << name << std::string(name_width - name.size() + 2, ' ') << fallback
+        << std::string(default_width - fallback.size() + 2, ' ') << v.help << (v.secret ? " (secret)" : "") << '\n';
+  }
+}
+
+void print_config(std::ostream& out, const Settings& settings) {
+  for (const auto& entry : settings.effective) out << entry.name << '=' << entry.value << '\n';
+}
+
+}  // namespace svc::config

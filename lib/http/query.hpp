@@ -1,0 +1,49 @@
+#pragma once
+// Typed query parameters. Each getter validates one parameter and records a
+// FieldError instead of throwing, so one 422 lists every bad parameter, as
+// FastAPI does; finish() throws ValidationError if anything was recorded.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lib/http/errors.hpp"
+
+namespace svc::http {
+
+class QueryParams {
+ public:
+  // Throws HttpError 400 if the query has a malformed %-escape.
+  explicit QueryParams(std::string_view raw_query);
+
+  // The first value of `name`, decoded; nullopt if absent.
+  std::optional<std::string_view> get(std::string_view name) const;
+  // True if the parameter is present, even without a value (`?verbose`).
+  bool has(std::string_view name) const;
+
+  std::int64_t integer(std::string_view name, std::int64_t fallback, std::int64_t min, std::int64_t max);
+  std::optional<std::int64_t> optional_integer(std::string_view name, std::int64_t min, std::int64_t max);
+  bool boolean(std::string_view name, bool fallback);
+  // One of a fixed set of values, compared exactly (pydantic's Literal).
+  std::string literal(std::string_view name, std::string_view fallback, const std::vector<std::string_view>& allowed);
+  // A string checked by `valid`; `pattern` is the regex shown to clients.
+  std::string matching(std::string_view name, std::string_view fallback, std::string_view pattern,
+                       const std::function<bool(std::string_view)>& valid);
+  std::optional<std::string> optional_matching(std::string_view name, std::string_view pattern,
+                                               const std::function<bool(std::string_view)>& valid);
+
+  // Records an error found by the caller (for rules the getters do not cover).
+  void add_error(FieldError error);
+  const std::vector<FieldError>& errors() const noexcept { return errors_; }
+  void finish() const;  // throws ValidationError when errors() is not empty
+
+ private:
+  std::vector<std::pair<std::string, std::string>> values_;
+  std::vector<FieldError> errors_;
+};
+
+}  // namespace svc::http

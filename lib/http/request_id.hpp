@@ -1,0 +1,25 @@
+#pragma once
+// X-Request-ID: echo a client's id when it is safe to log and return,
+// otherwise generate a random UUID (version 4).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace svc::http {
+
+// 1-128 characters of [A-Za-z0-9._:@/+=-]: nothing that can split a log line or a header.
+bool is_sane_request_id(std::string_view id) noexcept;
+
+// Cheap, non-cryptographic generator; one per connection, so no locking.
+class RequestIdGenerator {
+ public:
+  explicit RequestIdGenerator(std::uint64_t seed) noexcept;
+  std::string next();
+
+ private:
+  std::uint64_t next_word() noexcept;
+  std::uint64_t state_;
+};
+
+}  // namespace svc::http

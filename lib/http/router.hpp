@@ -1,0 +1,63 @@
+#pragma once
+// Method + path routing with {name} path parameters. The table is built once
+// at start-up and only read afterwards, so matching takes no lock. A path that
+// exists under another method gives 405 with Allow, distinct from 404.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "lib/http/message.hpp"
+
+namespace svc::http {
+
+using PathParams = std::vector<std::pair<std::string, std::string>>;
+
+struct RequestContext {
+  const Request& request;
+  std::string_view path;        // decoded-free target path, without the query
+  std::string_view query;       // raw query string, without '?'
+  std::string_view route;       // the matched pattern, e.g. "/api/v1/offers/{id}"
+  std::string_view request_id;
+  PathParams params;
+
+  // The value of path parameter `name` (percent-decoded); "" if absent.
+  std::string_view param(std::string_view name) const;
+};
+
+using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
+
+class Router {
+ public:
+  // Throws std::invalid_argument for a malformed pattern or a duplicate route.
+  void add(Verb method, std::string pattern, Handler handler);
+
+  struct Route {
+    Verb method;
+    std::string pattern;
+    std::vector<std::string> segments;  // "{id}" marks a parameter
+    Handler handler;
+  };
+
+  struct Match {
+    enum class Kind { found, not_found, method_not_allowed } kind = Kind::not_found;
+    const Route* route = nullptr;
+    PathParams params;
+    std::string allow;  // for 405: "GET, HEAD, POST"
+  };
+
+  // HEAD is answered by the GET route of the same path.
+  Match match(Verb method, std::string_view path) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Splits "/a/b%20c" into {"a", "b c"}; false if a segment has bad %-escapes.
+bool split_path(std::string_view path, std::vector<std::string>& out);
+
+}  // namespace svc::http

@@ -1,0 +1,369 @@
+#include "lib/http/server.hpp"
+
+#include <random>
+#include <system_error>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "lib/http/date_cache.hpp"
+#include "lib/http/errors.hpp"
+#include "lib/http/request_id.hpp"
+
+namespace svc::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// After our last response, read and discard what the client still sends for a
+// moment: closing a socket with unread input makes the kernel send RST, which
+// can destroy the response (a 413 or 431) before the client reads it.
+constexpr auto kLingerTime = std::chrono::milliseconds(500);
+constexpr std::size_t kLingerBytes = 256 * 1024;
+// How long terminally cancelled sessions get to unwind after the grace period.
+constexpr auto kUnwindTime = std::chrono::seconds(2);
+// Back-off after a failed accept (EMFILE): don't spin, don't give up.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+
+bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == beast::http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe || ec == beast::http::error::partial_message;
+}
+
+std::string_view split_target(std::string_view target, std::string_view& query) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) {
+    query = {};
+    return target;
+  }
+  query = target.substr(q + 1);
+  return target.substr(0, q);
+}
+
+}  // namespace
+
+struct Server::Session {
+  Session(tcp::socket socket, std::uint64_t seed) : stream(std::move(socket)), ids(seed) {}
+
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  asio::cancellation_signal cancel;  // emitted on the session's strand only
+  RequestIdGenerator ids;
+  DateCache date;
+  bool idle = false;                  // strand only: waiting for the next request
+  std::atomic<bool> busy{false};      // a request is being read, handled or answered
+};
+
+Server::Server(asio::io_context& ioc, const config::HttpSettings& settings, std::chrono::milliseconds grace,
+               const Router& router, spdlog::logger& log)
+    : ioc_(ioc),
+      settings_(settings),
+      grace_(grace),
+      router_(router),
+      log_(log),
+      control_(asio::make_strand(ioc)),
+      acceptor_(control_),
+      accept_loop_done_(ioc.get_executor()),
+      sessions_done_(ioc.get_executor()),
+      seed_base_(std::random_device{}() * 0x100000001ULL ^ std::random_device{}()) {}
+
+Server::~Server() = default;
+
+asio::awaitable<void> Server::on_control_strand(std::function<void()> fn) {
+  co_await asio::co_spawn(
+      control_, [&fn]() -> asio::awaitable<void> { fn(); co_return; }, use_awaitable);
+}
+
+asio::awaitable<void> Server::start() {
+  auto address = asio::ip::make_address(settings_.host);
+  tcp::endpoint endpoint(address, settings_.port);
+  std::uint16_t bound_port = 0;
+  co_await on_control_strand([&] {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    bound_port = acceptor_.local_endpoint().port();
+  });
+  log_.info("listening on http://{}:{}", settings_.host, bound_port);
+  asio::co_spawn(control_, accept_loop(), [this](std::exception_ptr e) {
+    if (e) log_.critical("accept loop ended with an exception; no new connections will be accepted");
+    accept_loop_done_.set();
+  });
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  asio::steady_timer backoff(control_);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), nothrow);
+    if (!acceptor_.is_open()) co_return;
+    if (ec) {
+      log_.warn("accept failed: {}; retrying in {} ms", ec.message(), kAcceptRetryDelay.count());
+      backoff.expires_after(kAcceptRetryDelay);
+      co_await backoff.async_wait(nothrow);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    spawn_session(std::move(socket));
+  }
+}
+
+void Server::spawn_session(tcp::socket socket) {
+  auto n = connections_total_.fetch_add(1, std::memory_order_relaxed);
+  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * 0x9e3779b97f4a7c15ULL);
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.emplace(session.get(), session);
+  }
+  auto executor = session->stream.get_executor();
+  auto slot = session->cancel.slot();
+  asio::co_spawn(executor, run_session(session),
+                 asio::bind_cancellation_slot(slot, [this, raw = session.get()](std::exception_ptr e) {
+                   if (e) log_.error("connection handler ended with an exception; connection closed");
+                   forget(raw);
+                 }));
+}
+
+void Server::forget(Session* session) {
+  bool last = false;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.erase(session);
+    last = sessions_.empty() && closing_.load();
+  }
+  if (last) sessions_done_.set();
+}
+
+asio::awaitable<void> Server::run_session(std::shared_ptr<Session> self) {
+  Session& s = *self;
+  for (;;) {
+    bool more = co_await wait_for_request_bytes(s);
+    if (!more) break;
+    s.busy.store(true, std::memory_order_relaxed);
+    Request request;
+    auto outcome = co_await read_request(s, request);
+    if (outcome != ReadOutcome::request) {
+      s.busy.store(false, std::memory_order_relaxed);
+      if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
+      break;
+    }
+    requests_total_.fetch_add(1, std::memory_order_relaxed);
+
+    auto header_id = request["X-Request-ID"];
+    std::string request_id = is_sane_request_id(header_id) ? std::string(header_id) : s.ids.next();
+    Response response = co_await dispatch(request, request_id);
+    bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
+    bool written = co_await write_response(s, response, &request, std::move(request_id), keep_alive);
+    s.busy.store(false, std::memory_order_relaxed);
+    if (!written) break;
+    if (!keep_alive) {
+      co_await close_gracefully(s);
+      break;
+    }
+  }
+  boost::system::error_code ignored;
+  s.stream.socket().close(ignored);
+}
+
+// Waits for the first byte of the next request, under the idle timeout.
+// Pipelined bytes already buffered count as a request at once.
+asio::awaitable<bool> Server::wait_for_request_bytes(Session& s) {
+  if (s.buffer.size() > 0) co_return true;
+  if (closing_.load(std::memory_order_relaxed)) co_return false;
+  s.idle = true;
+  s.stream.expires_after(settings_.idle_timeout);
+  auto [ec, n] = co_await s.stream.async_read_some(s.buffer.prepare(4096), nothrow);
+  s.idle = false;
+  if (ec) {
+    if (ec == beast::error::timeout) log_.debug("idle keep-alive connection closed after {} ms", settings_.idle_timeout.count());
+    co_return false;
+  }
+  s.buffer.commit(n);
+  co_return true;
+}
+
+std::optional<Response> Server::read_error_response(const boost::system::error_code& ec) const {
+  if (ec == beast::error::timeout) {
+    // Slowloris: a client that does not finish its request in time gets no answer.
+    log_.debug("dropped a client that did not send its request in time");
+    return std::nullopt;
+  }
+  if (is_disconnect(ec)) return std::nullopt;
+  if (ec == bhttp::error::header_limit)
+    return error_response(Status::request_header_fields_too_large,
+                          "Request header too large (limit " + std::to_string(settings_.max_header_bytes) + " bytes)");
+  if (ec == bhttp::error::body_limit)
+    return error_response(Status::payload_too_large,
+                          "Request body too large (limit " + std::to_string(settings_.max_body_bytes) + " bytes)");
+  return error_response(Status::bad_request, "Bad Request: " + ec.message());
+}
+
+asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Request& out) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
+  parser.body_limit(settings_.max_body_bytes);
+
+  s.stream.expires_after(settings_.header_timeout);
+  auto [ec, n] = co_await bhttp::async_read_header(s.stream, s.buffer, parser, nothrow);
+  if (!ec && !parser.is_done() && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+    bhttp::response<bhttp::empty_body> go_on{Status::continue_, 11};
+    s.stream.expires_after(settings_.idle_timeout);
+    auto [wec, wn] = co_await bhttp::async_write(s.stream, go_on, nothrow);
+    if (wec) co_return ReadOutcome::closed;
+  }
+  if (!ec && !parser.is_done()) {
+    s.stream.expires_after(settings_.idle_timeout);
+    std::tie(ec, n) = co_await bhttp::async_read(s.stream, s.buffer, parser, nothrow);
+  }
+  if (ec) {
+    auto response = read_error_response(ec);
+    if (!response) co_return ReadOutcome::closed;
+    co_await write_response(s, *response, nullptr, s.ids.next(), false);
+    co_return ReadOutcome::responded_and_close;
+  }
+  out = parser.release();
+  co_return ReadOutcome::request;
+}
+
+asio::awaitable<Response> Server::dispatch(const Request& request, std::string_view request_id) {
+  std::string_view query;
+  std::string_view path = split_target(request.target(), query);
+  auto match = router_.match(request.method(), path);
+  Response res;
+  try {
+    switch (match.kind) {
+      case Router::Match::Kind::not_found:
+        res = error_response(Status::not_found, "Not Found");
+        break;
+      case Router::Match::Kind::method_not_allowed:
+        res = error_response(Status::method_not_allowed, "Method Not Allowed");
+        res.set(bhttp::field::allow, match.allow);
+        break;
+      case Router::Match::Kind::found: {
+        RequestContext ctx{request, path, query, match.route->pattern, request_id, std::move(match.params)};
+        res = co_await match.route->handler(ctx);
+        break;
+      }
+    }
+  } catch (const ValidationError& e) {
+    res = validation_response(e.errors());
+  } catch (const HttpError& e) {
+    res = error_response(e.status(), e.what());
+    for (const auto& [name, value] : e.headers()) res.set(name, value);
+  } catch (const std::exception& e) {
+    log_.error("request {} {} {} failed: {}; answered 500, connection kept", request_id,
+               std::string_view(request.method_string()), path, e.what());
+    res = error_response(Status::internal_server_error, "Internal Server Error");
+  }
+  co_return res;
+}
+
+asio::awaitable<bool> Server::write_response(Session& s, Response& res, const Request* req, std::string request_id,
+                                             bool keep_alive) {
+  res.version(req != nullptr && req->version() == 10 ? 10 : 11);
+  res.set(bhttp::field::date, s.date.now());
+  res.set("X-Request-ID", std::move(request_id));
+  if (!res.has_content_length()) res.prepare_payload();
+  res.keep_alive(keep_alive);
+  if (req != nullptr && req->method() == Verb::head) {
+    // Same headers as GET, Content-Length included, but no body.
+    auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
+  s.stream.expires_after(settings_.idle_timeout);
+  auto [ec, n] = co_await bhttp::async_write(s.stream, res, nothrow);
+  co_return !ec;
+}
+
+asio::awaitable<void> Server::close_gracefully(Session& s) {
+  boost::system::error_code ec;
+  s.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  std::size_t discarded = 0;
+  s.stream.expires_after(kLingerTime);
+  while (discarded < kLingerBytes) {
+    s.buffer.clear();
+    auto [rec, n] = co_await s.stream.async_read_some(s.buffer.prepare(16 * 1024), nothrow);
+    if (rec) break;
+    discarded += n;
+  }
+}
+
+std::size_t Server::post_to_sessions(void (*action)(Session&)) {
+  std::lock_guard lock(sessions_mutex_);
+  for (auto& [raw, session] : sessions_)
+    asio::post(session->stream.get_executor(), [session, action] { action(*session); });
+  return sessions_.size();
+}
+
+asio::awaitable<void> Server::stop() {
+  co_await on_control_strand([this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  co_await accept_loop_done_.wait();
+
+  std::size_t open = 0, in_flight = 0;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    closing_.store(true);
+    open = sessions_.size();
+    for (auto& [raw, session] : sessions_) in_flight += session->busy.load() ? 1 : 0;
+    if (sessions_.empty()) sessions_done_.set();
+  }
+  log_.info("stopped accepting; closing {} idle connections, waiting up to {} ms for {} in-flight requests",
+            open - in_flight, grace_.count(), in_flight);
+
+  // Idle sessions close now; busy ones answer with Connection: close and end.
+  post_to_sessions([](Session& s) {
+    if (s.idle) s.stream.cancel();
+  });
+  bool finished = co_await sessions_done_.wait_for(grace_);
+  if (finished) {
+    log_.info("{} in-flight requests finished", in_flight);
+    co_return;
+  }
+
+  std::size_t left = post_to_sessions([](Session& s) {
+    s.cancel.emit(asio::cancellation_type::terminal);
+    boost::system::error_code ignored;
+    s.stream.socket().close(ignored);
+  });
+  log_.warn("grace period over: cancelled {} connections still busy", left);
+  bool unwound = co_await sessions_done_.wait_for(kUnwindTime);
+  if (!unwound)
+    log_.error("{} connections did not unwind within {} ms of cancellation", stats().open_connections,
+               std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindTime).count());
+}
+
+Server::Stats Server::stats() const {
+  Stats st{};
+  std::lock_guard lock(sessions_mutex_);
+  st.open_connections = sessions_.size();
+  for (const auto& [raw, session] : sessions_) st.in_flight += session->busy.load(std::memory_order_relaxed) ? 1 : 0;
+  st.connections_total = connections_total_.load(std::memory_order_relaxed);
+  st.requests_total = requests_total_.load(std::memory_order_relaxed);
+  return st;
+}
+
+}  // namespace svc::http

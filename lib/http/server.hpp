@@ -1,0 +1,92 @@
+#pragma once
+// The HTTP/1.1 listener: Beast over TCP on C++20 coroutines.
+//
+// Every connection is a session coroutine on its own strand, registered with
+// the server, which owns it: stop() stops accepting, marks every later
+// response `Connection: close`, closes idle keep-alive connections, waits for
+// in-flight requests up to the grace period, then cancels what is left (total
+// then terminal, as Beast's server-flex-awaitable example does) and waits
+// until every session coroutine has returned.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "lib/config/settings.hpp"
+#include "lib/http/router.hpp"
+#include "lib/lifecycle/async_event.hpp"
+#include "lib/lifecycle/component.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace svc::http {
+
+class Server final : public lifecycle::Component {
+ public:
+  Server(boost::asio::io_context& ioc, const config::HttpSettings& settings, std::chrono::milliseconds grace,
+         const Router& router, spdlog::logger& log);
+  ~Server() override;
+
+  std::string_view name() const override { return "http-listener"; }
+  // Binds and listens (throws std::system_error, e.g. address in use), then accepts.
+  boost::asio::awaitable<void> start() override;
+  boost::asio::awaitable<void> stop() override;
+
+  struct Stats {
+    std::size_t open_connections;
+    std::size_t in_flight;
+    std::uint64_t connections_total;
+    std::uint64_t requests_total;
+  };
+  Stats stats() const;
+
+ private:
+  struct Session;
+  enum class ReadOutcome { request, closed, responded_and_close };
+
+  boost::asio::awaitable<void> accept_loop();
+  void spawn_session(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> run_session(std::shared_ptr<Session> session);
+  boost::asio::awaitable<bool> wait_for_request_bytes(Session& s);
+  boost::asio::awaitable<ReadOutcome> read_request(Session& s, Request& out);
+  std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
+  boost::asio::awaitable<Response> dispatch(const Request& request, std::string_view request_id);
+  boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string request_id,
+                                              bool keep_alive);
+  boost::asio::awaitable<void> close_gracefully(Session& s);
+  void forget(Session* session);
+  std::size_t post_to_sessions(void (*action)(Session&));
+  boost::asio::awaitable<void> on_control_strand(std::function<void()> fn);
+
+  boost::asio::io_context& ioc_;
+  config::HttpSettings settings_;
+  std::chrono::milliseconds grace_;
+  const Router& router_;
+  spdlog::logger& log_;
+
+  boost::asio::strand<boost::asio::io_context::executor_type> control_;  // acceptor lives here
+  boost::asio::ip::tcp::acceptor acceptor_;
+  lifecycle::AsyncEvent accept_loop_done_;
+  lifecycle::AsyncEvent sessions_done_;
+
+  std::atomic<bool> closing_{false};  // from stop(): every response says Connection: close
+  mutable std::mutex sessions_mutex_;
+  std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
+  std::atomic<std::uint64_t> connections_total_{0};
+  std::atomic<std::uint64_t> requests_total_{0};
+  std::uint64_t seed_base_;
+};
+
+}  // namespace svc::http

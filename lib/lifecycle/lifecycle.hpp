@@ -1,0 +1,60 @@
+#pragma once
+// The single structured root task of the process (see ARCHITECTURE.md):
+// start components in order → ready → await SIGTERM/SIGINT or a fatal stop
+// request → not ready, keep serving for the drain window → stop components in
+// reverse. A second signal during shutdown exits at once with code 130.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "lib/config/settings.hpp"
+#include "lib/lifecycle/async_event.hpp"
+#include "lib/lifecycle/component.hpp"
+#include "lib/lifecycle/readiness.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace svc::lifecycle {
+
+class Lifecycle {
+ public:
+  // Installs the signal handlers at once, so a signal that arrives before
+  // run() starts is not lost to the default action.
+  Lifecycle(const boost::asio::any_io_executor& executor, spdlog::logger& log, Readiness& readiness,
+            config::ShutdownSettings shutdown);
+
+  void add(Component& component);
+
+  // Asks run() to shut down as if signalled (a component hit a fatal error).
+  // Thread-safe.
+  void request_stop(std::string reason);
+
+  // Returns the process exit code: 0 after a clean shutdown, 1 if a critical
+  // component failed to start.
+  boost::asio::awaitable<int> run();
+
+ private:
+  boost::asio::awaitable<void> await_stop_cause();
+  boost::asio::awaitable<void> shut_down();
+  boost::asio::awaitable<void> exit_on_second_signal();
+  boost::asio::awaitable<void> stop_started();
+
+  boost::asio::any_io_executor executor_;
+  spdlog::logger& log_;
+  Readiness& readiness_;
+  config::ShutdownSettings shutdown_;
+  boost::asio::signal_set signals_;
+  AsyncEvent stop_requested_;
+  std::string stop_reason_;  // written before stop_requested_.set()
+  std::vector<Component*> components_;
+  std::vector<Component*> started_;
+};
+
+}  // namespace svc::lifecycle

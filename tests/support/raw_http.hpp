@@ -1,0 +1,58 @@
+#pragma once
+// A deliberately small HTTP/1.x client on blocking POSIX sockets with
+// timeouts, for tests that need byte-level control: pipelining, slow
+// clients, malformed requests. Talks to 127.0.0.1 only.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace testsupport {
+
+using namespace std::chrono_literals;
+
+struct HttpResponse {
+  int status = 0;
+  std::string version;                         // "HTTP/1.1"
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+
+  std::string header(const std::string& lower_name) const;
+  bool has_header(const std::string& lower_name) const { return headers.count(lower_name) > 0; }
+};
+
+class RawConnection {
+ public:
+  // Connects to 127.0.0.1:port; throws std::runtime_error if refused.
+  explicit RawConnection(int port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool send(std::string_view bytes);
+  // Reads one response; for a HEAD request pass head=true (no body follows).
+  std::optional<HttpResponse> read_response(std::chrono::milliseconds timeout = 5s, bool head = false);
+  // True if the server closed the connection (EOF or reset) within `timeout`.
+  bool wait_closed(std::chrono::milliseconds timeout);
+  // Bytes received but not consumed by read_response (e.g. what arrived before a close).
+  const std::string& unread() const { return buffer_; }
+
+ private:
+  bool fill(std::chrono::steady_clock::time_point deadline);
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// One request on a fresh connection. `extra_headers` is raw "Name: value\r\n" lines.
+std::optional<HttpResponse> http_request(int port, std::string_view method, std::string_view target,
+                                         std::string_view extra_headers = "", std::string_view body = "");
+inline std::optional<HttpResponse> http_get(int port, std::string_view target, std::string_view extra_headers = "") {
+  return http_request(port, "GET", target, extra_headers);
+}
+
+// True if nothing accepts connections on 127.0.0.1:port.
+bool port_refuses(int port);
+
+}  // namespace testsupport

@@ -1,0 +1,560 @@
+#include "lib/config/settings.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using svc::config::AppEnv;
+using svc::config::ConfigError;
+using svc::config::EnvReader;
+using svc::config::LogFormat;
+using svc::config::map_env;
+using svc::config::Settings;
+using svc::config::Variable;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+constexpr const char* database_url = "postgresql://app:db-password-123@db:5432/offers";
+constexpr const char* api_key = "0123456789abcdef-key";
+
+// The smallest valid environment, plus overrides.
+Env minimal(Env overrides = {}) {
+  Env env{{"DATABASE_URL", database_url}, {"API_KEY", api_key}};
+  for (auto& [name, value] : overrides) env[name] = value;
+  return env;
+}
+
+Settings load(const Env& env) { return Settings::from_env(map_env(env)); }
+
+// The error line from_env gives, or "" when the environment is accepted.
+std::string error_for(const Env& env) {
+  try {
+    load(env);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+std::string config_text(const Settings& settings) {
+  std::ostringstream out;
+  svc::config::print_config(out, settings);
+  return out.str();
+}
+
+std::string help_text() {
+  std::ostringstream out;
+  svc::config::print_help(out, "p2p-dashboard");
+  return out.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+unsigned expected_default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+const Variable test_variable{"FLAG", "false", "a test flag"};
+const Variable secret_variable{"TOKEN", "", "a test secret", true, "a token"};
+
+}  // namespace
+
+TEST_SUITE("config") {
+  TEST_CASE("defaults apply when only the required variables are set") {
+    const auto settings = load(minimal());
+    CHECK(settings.app_env == AppEnv::prod);
+    CHECK(settings.http.host == "0.0.0.0");
+    CHECK(settings.http.port == 8080);
+    CHECK(settings.threads == expected_default_threads());
+    CHECK(settings.database.host == "db");
+    CHECK(settings.database.password == "db-password-123");
+    CHECK(settings.api_keys == std::vector<std::string>{api_key});
+    CHECK(settings.log_level == "info");
+    CHECK(settings.log_format == LogFormat::text);
+    CHECK(settings.shutdown.drain == 5s);
+    CHECK(settings.shutdown.grace == 20s);
+    CHECK(settings.http.max_header_bytes == 16384);
+    CHECK(settings.http.max_body_bytes == 1048576);
+    CHECK(settings.http.header_timeout == 10s);
+    CHECK(settings.http.idle_timeout == 75s);
+    CHECK(settings.notes.empty());
+  }
+
+  TEST_CASE("every variable parses a valid value") {
+    const auto settings = load(minimal({{"APP_ENV", "dev"},
+                                        {"HOST", "127.0.0.1"},
+                                        {"PORT", "9090"},
+                                        {"THREADS", "3"},
+                                        {"LOG_LEVEL", "debug"},
+                                        {"LOG_FORMAT", "json"},
+                                        {"SHUTDOWN_DRAIN_SECONDS", "0.5"},
+                                        {"SHUTDOWN_GRACE_SECONDS", "30"},
+                                        {"MAX_HEADER_BYTES", "8192"},
+                                        {"MAX_BODY_BYTES", "0"},
+                                        {"HEADER_TIMEOUT_SECONDS", "0.1"},
+                                        {"IDLE_TIMEOUT_SECONDS", "86400"},
+                                        {"API_KEYS", "second-key-0123456"}}));
+    CHECK(settings.app_env == AppEnv::dev);
+    CHECK(settings.http.host == "127.0.0.1");
+    CHECK(settings.http.port == 9090);
+    CHECK(settings.threads == 3);
+    CHECK(settings.log_level == "debug");
+    CHECK(settings.log_format == LogFormat::json);
+    CHECK(settings.shutdown.drain == 500ms);
+    CHECK(settings.shutdown.grace == 30s);
+    CHECK(settings.http.max_header_bytes == 8192);
+    CHECK(settings.http.max_body_bytes == 0);
+    CHECK(settings.http.header_timeout == 100ms);
+    CHECK(settings.http.idle_timeout == 86400s);
+    CHECK(settings.api_keys == std::vector<std::string>{api_key, "second-key-0123456"});
+  }
+
+  TEST_CASE("range edges are accepted") {
+    auto settings = load(minimal({{"PORT", "1"},
+                                  {"THREADS", "256"},
+                                  {"SHUTDOWN_DRAIN_SECONDS", "0"},
+                                  {"SHUTDOWN_GRACE_SECONDS", "3600"},
+                                  {"MAX_HEADER_BYTES", "1024"},
+                                  {"MAX_BODY_BYTES", "1073741824"},
+                                  {"HEADER_TIMEOUT_SECONDS", "3600"},
+                                  {"IDLE_TIMEOUT_SECONDS", "0.1"}}));
+    CHECK(settings.http.port == 1);
+    CHECK(settings.threads == 256);
+    CHECK(settings.shutdown.drain == 0ms);
+    CHECK(settings.shutdown.grace == 3600s);
+    CHECK(settings.http.max_header_bytes == 1024);
+    CHECK(settings.http.max_body_bytes == 1073741824);
+    CHECK(settings.http.header_timeout == 3600s);
+    CHECK(settings.http.idle_timeout == 100ms);
+
+    settings = load(minimal({{"PORT", "65535"}, {"MAX_HEADER_BYTES", "1048576"}}));
+    CHECK(settings.http.port == 65535);
+    CHECK(settings.http.max_header_bytes == 1048576);
+  }
+
+  TEST_CASE("every app env, log level and log format is accepted, in any case") {
+    CHECK(load(minimal({{"APP_ENV", "prod"}})).app_env == AppEnv::prod);
+    CHECK(load(minimal({{"APP_ENV", "test"}})).app_env == AppEnv::test);
+    CHECK(load(minimal({{"APP_ENV", "DEV"}})).app_env == AppEnv::dev);
+    for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+      CHECK(load(minimal({{"LOG_LEVEL", level}})).log_level == level);
+    }
+    CHECK(load(minimal({{"LOG_LEVEL", "WARN"}})).log_level == "warn");
+    CHECK(load(minimal({{"LOG_FORMAT", "Text"}})).log_format == LogFormat::text);
+  }
+
+  TEST_CASE("numbers: a leading '+' and scientific seconds are fine") {
+    const auto settings = load(minimal({{"PORT", "+8081"}, {"SHUTDOWN_GRACE_SECONDS", "1.5e1"}}));
+    CHECK(settings.http.port == 8081);
+    CHECK(settings.shutdown.grace == 15s);
+  }
+
+  TEST_CASE("THREADS=0 means hardware concurrency") {
+    CHECK(load(minimal({{"THREADS", "0"}})).threads == expected_default_threads());
+  }
+
+  TEST_CASE("an empty value counts as unset") {
+    const auto settings = load(minimal({{"APP_ENV", ""},
+                                        {"HOST", ""},
+                                        {"PORT", ""},
+                                        {"THREADS", ""},
+                                        {"API_KEYS", ""},
+                                        {"LOG_LEVEL", ""},
+                                        {"LOG_FORMAT", ""},
+                                        {"SHUTDOWN_DRAIN_SECONDS", ""},
+                                        {"SHUTDOWN_GRACE_SECONDS", ""},
+                                        {"MAX_HEADER_BYTES", ""},
+                                        {"MAX_BODY_BYTES", ""},
+                                        {"HEADER_TIMEOUT_SECONDS", ""},
+                                        {"IDLE_TIMEOUT_SECONDS", ""}}));
+    CHECK(settings.app_env == AppEnv::prod);
+    CHECK(settings.http.host == "0.0.0.0");
+    CHECK(settings.http.port == 8080);
+    CHECK(settings.log_level == "info");
+    CHECK(settings.shutdown.drain == 5s);
+    CHECK(settings.http.idle_timeout == 75s);
+    CHECK(settings.api_keys.size() == 1);
+
+    CHECK(error_for(minimal({{"DATABASE_URL", ""}})) ==
+          "DATABASE_URL is not set (expected postgresql://user:password@host:port/dbname)");
+    CHECK(error_for(minimal({{"API_KEY", ""}})) == "API_KEY is not set (set API_KEY or API_KEYS)");
+  }
+
+  TEST_CASE("error lines for APP_ENV, PORT and THREADS") {
+    CHECK(error_for(minimal({{"APP_ENV", "staging"}})) == "APP_ENV=\"staging\" is not one of prod|dev|test");
+    CHECK(error_for(minimal({{"PORT", "abc"}})) == "PORT=\"abc\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", "0"}})) == "PORT=\"0\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", "65536"}})) == "PORT=\"65536\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", "-80"}})) == "PORT=\"-80\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", "80x"}})) == "PORT=\"80x\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", " 80"}})) == "PORT=\" 80\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", "8080.0"}})) == "PORT=\"8080.0\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", "+"}})) == "PORT=\"+\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"PORT", "+-1"}})) == "PORT=\"+-1\" is not a port (1-65535)");
+    CHECK(error_for(minimal({{"THREADS", "x"}})) == "THREADS=\"x\" is not an integer (0-256)");
+    CHECK(error_for(minimal({{"THREADS", "257"}})) == "THREADS=\"257\" is not an integer (0-256)");
+    CHECK(error_for(minimal({{"THREADS", "-1"}})) == "THREADS=\"-1\" is not an integer (0-256)");
+    CHECK(error_for(minimal({{"THREADS", "99999999999999999999999"}})) ==
+          "THREADS=\"99999999999999999999999\" is not an integer (0-256)");
+  }
+
+  TEST_CASE("error lines for DATABASE_URL never show its password") {
+    CHECK(error_for(Env{{"API_KEY", api_key}}) ==
+          "DATABASE_URL is not set (expected postgresql://user:password@host:port/dbname)");
+    CHECK(error_for(minimal({{"DATABASE_URL", "mysql://app:hunter2@db/offers"}})) ==
+          "DATABASE_URL=\"mysql://app:***@db/offers\" is not a PostgreSQL URL "
+          "(expected postgresql://user:password@host:port/dbname): "
+          "scheme \"mysql\" is not postgresql, postgres or postgresql+<driver>");
+    CHECK(error_for(minimal({{"DATABASE_URL", "postgresql://app:hun@ter2@db/offers"}})) ==
+          "DATABASE_URL=\"postgresql://app:***@db/offers\" is not a PostgreSQL URL "
+          "(expected postgresql://user:password@host:port/dbname): "
+          "malformed URL (percent-encode special characters in the user name and password, e.g. @ as %40)");
+    CHECK(error_for(minimal({{"DATABASE_URL", "postgresql://app:hun ter2@db:0/offers"}})) ==
+          "DATABASE_URL=\"postgresql://app:***@db:0/offers\" is not a PostgreSQL URL "
+          "(expected postgresql://user:password@host:port/dbname): "
+          "malformed URL (percent-encode special characters in the user name and password, e.g. @ as %40)");
+    CHECK(error_for(minimal({{"DATABASE_URL", "postgresql://app:hunter2@db:0/offers"}})) ==
+          "DATABASE_URL=\"postgresql://app:***@db:0/offers\" is not a PostgreSQL URL "
+          "(expected postgresql://user:password@host:port/dbname): port \"0\" is not 1-65535");
+    CHECK(error_for(minimal({{"DATABASE_URL", "host=db password=hunter2"}})) ==
+          "DATABASE_URL=\"host=db password=***\" is not a PostgreSQL URL "
+          "(expected postgresql://user:password@host:port/dbname): it does not start with postgresql://");
+  }
+
+  TEST_CASE("a driver suffix is noted, not fatal") {
+    const auto settings = load(minimal({{"DATABASE_URL", "postgresql+asyncpg://app:pw@db/offers"}}));
+    CHECK(settings.database.ignored_driver == "asyncpg");
+    CHECK(settings.notes == std::vector<std::string>{"DATABASE_URL: driver suffix \"+asyncpg\" ignored; using libpq"});
+  }
+
+  TEST_CASE("API_KEY and API_KEYS are merged, in order, without duplicates") {
+    const auto settings = load(minimal({{"API_KEYS", " next-key-0123456789 , ,0123456789abcdef-key,third-key-0123456789,"}}));
+    CHECK(settings.api_keys ==
+          std::vector<std::string>{api_key, "next-key-0123456789", "third-key-0123456789"});
+
+    const auto only_list = load(Env{{"DATABASE_URL", database_url}, {"API_KEYS", "a-key-0123456789ab,b-key-0123456789ab"}});
+    CHECK(only_list.api_keys == std::vector<std::string>{"a-key-0123456789ab", "b-key-0123456789ab"});
+
+    CHECK(load(minimal({{"API_KEY", " 0123456789abcdef-key\n"}})).api_keys == std::vector<std::string>{api_key});
+  }
+
+  TEST_CASE("error lines for API keys") {
+    CHECK(error_for(Env{{"DATABASE_URL", database_url}}) == "API_KEY is not set (set API_KEY or API_KEYS)");
+    CHECK(error_for(Env{{"DATABASE_URL", database_url}, {"API_KEYS", " , "}}) ==
+          "API_KEY is not set (set API_KEY or API_KEYS)");
+    CHECK(error_for(minimal({{"API_KEY", "short-secret"}})) ==
+          "API_KEY=\"***\" is too short (at least 16 characters in prod)");
+    CHECK(error_for(minimal({{"API_KEYS", "0123456789abcdef,tiny-secret"}})) ==
+          "API_KEYS=\"***\" is too short (at least 16 characters in prod)");
+    // Short keys are a prod rule only.
+    CHECK(load(minimal({{"APP_ENV", "dev"}, {"API_KEY", "dev"}})).api_keys == std::vector<std::string>{"dev"});
+    CHECK(load(minimal({{"APP_ENV", "test"}, {"API_KEYS", "k"}})).api_keys.size() == 2);
+    CHECK(load(minimal({{"API_KEY", "0123456789abcdef"}})).api_keys.front().size() == 16);
+  }
+
+  TEST_CASE("error lines for log settings") {
+    CHECK(error_for(minimal({{"LOG_LEVEL", "loud"}})) ==
+          "LOG_LEVEL=\"loud\" is not one of trace|debug|info|warn|error|critical|off");
+    CHECK(error_for(minimal({{"LOG_FORMAT", "xml"}})) == "LOG_FORMAT=\"xml\" is not one of text|json");
+  }
+
+  TEST_CASE("error lines for seconds") {
+    CHECK(error_for(minimal({{"SHUTDOWN_DRAIN_SECONDS", "x"}})) ==
+          "SHUTDOWN_DRAIN_SECONDS=\"x\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"SHUTDOWN_DRAIN_SECONDS", "-1"}})) ==
+          "SHUTDOWN_DRAIN_SECONDS=\"-1\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"SHUTDOWN_DRAIN_SECONDS", "5s"}})) ==
+          "SHUTDOWN_DRAIN_SECONDS=\"5s\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"SHUTDOWN_DRAIN_SECONDS", "nan"}})) ==
+          "SHUTDOWN_DRAIN_SECONDS=\"nan\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"SHUTDOWN_DRAIN_SECONDS", "inf"}})) ==
+          "SHUTDOWN_DRAIN_SECONDS=\"inf\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"SHUTDOWN_DRAIN_SECONDS", "0x10"}})) ==
+          "SHUTDOWN_DRAIN_SECONDS=\"0x10\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"SHUTDOWN_GRACE_SECONDS", "3600.5"}})) ==
+          "SHUTDOWN_GRACE_SECONDS=\"3600.5\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"HEADER_TIMEOUT_SECONDS", "0"}})) ==
+          "HEADER_TIMEOUT_SECONDS=\"0\" is not a number of seconds (0.1-3600)");
+    CHECK(error_for(minimal({{"HEADER_TIMEOUT_SECONDS", "3601"}})) ==
+          "HEADER_TIMEOUT_SECONDS=\"3601\" is not a number of seconds (0.1-3600)");
+    CHECK(error_for(minimal({{"IDLE_TIMEOUT_SECONDS", "0.09"}})) ==
+          "IDLE_TIMEOUT_SECONDS=\"0.09\" is not a number of seconds (0.1-86400)");
+    CHECK(error_for(minimal({{"IDLE_TIMEOUT_SECONDS", "86401"}})) ==
+          "IDLE_TIMEOUT_SECONDS=\"86401\" is not a number of seconds (0.1-86400)");
+  }
+
+  TEST_CASE("error lines for byte limits") {
+    CHECK(error_for(minimal({{"MAX_HEADER_BYTES", "1023"}})) ==
+          "MAX_HEADER_BYTES=\"1023\" is not an integer (1024-1048576)");
+    CHECK(error_for(minimal({{"MAX_HEADER_BYTES", "1048577"}})) ==
+          "MAX_HEADER_BYTES=\"1048577\" is not an integer (1024-1048576)");
+    CHECK(error_for(minimal({{"MAX_HEADER_BYTES", "16k"}})) ==
+          "MAX_HEADER_BYTES=\"16k\" is not an integer (1024-1048576)");
+    CHECK(error_for(minimal({{"MAX_BODY_BYTES", "-1"}})) == "MAX_BODY_BYTES=\"-1\" is not an integer (0-1073741824)");
+    CHECK(error_for(minimal({{"MAX_BODY_BYTES", "1073741825"}})) ==
+          "MAX_BODY_BYTES=\"1073741825\" is not an integer (0-1073741824)");
+    CHECK(error_for(minimal({{"MAX_BODY_BYTES", "18446744073709551616"}})) ==
+          "MAX_BODY_BYTES=\"18446744073709551616\" is not an integer (0-1073741824)");
+  }
+
+  TEST_CASE("an error line stays one line whatever the value holds") {
+    CHECK(error_for(minimal({{"PORT", "80\n81\t\"x\"\\\x01"}})) ==
+          "PORT=\"80\\n81\\t\\\"x\\\"\\\\\\x01\" is not a port (1-65535)");
+  }
+
+  TEST_CASE("the first bad variable in reading order is named") {
+    try {
+      load(Env{{"PORT", "x"}, {"THREADS", "x"}});
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& error) {
+      CHECK(error.variable() == "PORT");
+    }
+    try {
+      load(minimal({{"LOG_FORMAT", "xml"}, {"MAX_BODY_BYTES", "x"}}));
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& error) {
+      CHECK(error.variable() == "LOG_FORMAT");
+    }
+  }
+
+  TEST_CASE("print_config shows effective values with secrets masked") {
+    const auto settings = load(minimal({{"PORT", "9090"}, {"THREADS", "4"}, {"SHUTDOWN_DRAIN_SECONDS", "0.25"}}));
+    const auto lines = lines_of(config_text(settings));
+    const std::vector<std::string> expected{
+        "APP_ENV=prod",
+        "HOST=0.0.0.0",
+        "PORT=9090",
+        "THREADS=4",
+        "DATABASE_URL=postgresql://app:***@db:5432/offers",
+        "API_KEY=***",
+        "API_KEYS=(unset)",
+        "LOG_LEVEL=info",
+        "LOG_FORMAT=text",
+        "SHUTDOWN_DRAIN_SECONDS=0.25",
+        "SHUTDOWN_GRACE_SECONDS=20",
+        "MAX_HEADER_BYTES=16384",
+        "MAX_BODY_BYTES=1048576",
+        "HEADER_TIMEOUT_SECONDS=10",
+        "IDLE_TIMEOUT_SECONDS=75",
+    };
+    CHECK(lines == expected);
+  }
+
+  TEST_CASE("print_config shows the resolved thread count and set API_KEYS as ***") {
+    const auto settings = load(Env{{"DATABASE_URL", database_url}, {"API_KEYS", "a-key-0123456789ab"}});
+    const auto text = config_text(settings);
+    CHECK(text.find("THREADS=" + std::to_string(expected_default_threads()) + "\n") != std::string::npos);
+    CHECK(text.find("API_KEY=(unset)\n") != std::string::npos);
+    CHECK(text.find("API_KEYS=***\n") != std::string::npos);
+  }
+
+  TEST_CASE("secrets never appear in errors or print_config") {
+    const std::string password = "Pa55-w0rd-xyzzy";
+    const std::string key = "key-material-0123456789";
+    const std::vector<Env> environments{
+        Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEY", key}},
+        Env{{"DATABASE_URL", "postgres+x://app:" + password + "@db/offers"}, {"API_KEY", key}},
+        Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/a/b"}, {"API_KEY", key}},
+        Env{{"DATABASE_URL", "postgresql://app:" + password + "@@db/offers"}, {"API_KEY", key}},
+        Env{{"DATABASE_URL", "postgresql://app:" + password + " x@db/offers"}, {"API_KEY", key}},
+        Env{{"DATABASE_URL", "postgresql://app@db/offers?password=" + password}, {"API_KEY", key}},
+        Env{{"DATABASE_URL", "postgresql://app@db/offers?password=" + password + "&x"}, {"API_KEY", key}},
+        Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEY", password.substr(0, 5)}},
+        Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEYS", key + ",short"}},
+        Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEY", key}, {"PORT", "x"}},
+    };
+    for (const auto& env : environments) {
+      CAPTURE(env.at("DATABASE_URL"));
+      std::string output;
+      try {
+        output = config_text(load(env));
+      } catch (const ConfigError& error) {
+        output = error.what();
+      }
+      CHECK_FALSE(output.empty());
+      CHECK(output.find(password) == std::string::npos);
+      CHECK(output.find(password.substr(0, 5)) == std::string::npos);
+      CHECK(output.find(key) == std::string::npos);
+    }
+  }
+
+  TEST_CASE("--help lists every variable with its default") {
+    const auto text = help_text();
+    CHECK(text.rfind("Usage: p2p-dashboard [--help | --print-config]\n", 0) == 0);
+    CHECK(text.find("--help") != std::string::npos);
+    CHECK(text.find("--print-config") != std::string::npos);
+
+    const auto lines = lines_of(text);
+    const auto& variables = Settings::variables();
+    CHECK(variables.size() == 15);
+    std::size_t help_column = std::string::npos;
+    for (const auto& v : variables) {
+      CAPTURE(v.name);
+      const auto line = std::find_if(lines.begin(), lines.end(),
+                                     [&](const std::string& l) { return l.rfind("  " + v.name + " ", 0) == 0; });
+      REQUIRE(line != lines.end());
+      const std::string shown_default = v.default_text.empty() ? "required" : v.default_text;
+      CHECK(line->find(" " + shown_default + " ") != std::string::npos);
+      CHECK(line->find(v.help) != std::string::npos);
+      // Aligned: every help text starts in the same column.
+      const auto column = line->find(v.help);
+      if (help_column == std::string::npos) help_column = column;
+      CHECK(column == help_column);
+    }
+    CHECK(text.find("  DATABASE_URL ") != std::string::npos);
+  }
+
+  TEST_CASE("the documented defaults are the ones applied") {
+    std::map<std::string, std::string> documented;
+    for (const auto& v : Settings::variables()) documented[v.name] = v.default_text;
+    CHECK(documented.at("APP_ENV") == "prod");
+    CHECK(documented.at("HOST") == "0.0.0.0");
+    CHECK(documented.at("PORT") == "8080");
+    CHECK(documented.at("THREADS") == "0");
+    CHECK(documented.at("DATABASE_URL").empty());
+    CHECK(documented.at("LOG_LEVEL") == "info");
+    CHECK(documented.at("LOG_FORMAT") == "text");
+    CHECK(documented.at("SHUTDOWN_DRAIN_SECONDS") == "5");
+    CHECK(documented.at("SHUTDOWN_GRACE_SECONDS") == "20");
+    CHECK(documented.at("MAX_HEADER_BYTES") == "16384");
+    CHECK(documented.at("MAX_BODY_BYTES") == "1048576");
+    CHECK(documented.at("HEADER_TIMEOUT_SECONDS") == "10");
+    CHECK(documented.at("IDLE_TIMEOUT_SECONDS") == "75");
+
+    // print_config of the defaults repeats the documented values.
+    for (const auto& entry : load(minimal()).effective) {
+      const auto& text = documented.at(entry.name);
+      if (!text.empty() && entry.name != "THREADS" && entry.name != "API_KEYS") {
+        CAPTURE(entry.name);
+        CHECK(entry.value == text);
+      }
+    }
+  }
+
+  TEST_CASE("variables() is one immutable list with unique names") {
+    CHECK(&Settings::variables() == &Settings::variables());
+    std::set<std::string> names;
+    for (const auto& v : Settings::variables()) CHECK(names.insert(v.name).second);
+    const auto secret = [](std::string_view name) {
+      const auto& all = Settings::variables();
+      return std::find_if(all.begin(), all.end(), [&](const Variable& v) { return v.name == name; })->secret;
+    };
+    CHECK(secret("API_KEY"));
+    CHECK(secret("API_KEYS"));
+    CHECK(secret("DATABASE_URL"));
+    CHECK_FALSE(secret("PORT"));
+  }
+
+  TEST_CASE("to_string") {
+    CHECK(svc::config::to_string(AppEnv::prod) == "prod");
+    CHECK(svc::config::to_string(AppEnv::dev) == "dev");
+    CHECK(svc::config::to_string(AppEnv::test) == "test");
+    CHECK(svc::config::to_string(LogFormat::text) == "text");
+    CHECK(svc::config::to_string(LogFormat::json) == "json");
+  }
+}
+
+TEST_SUITE("env") {
+  TEST_CASE("map_env finds set names only") {
+    const auto env = map_env({{"A", "1"}, {"EMPTY", ""}});
+    CHECK(env("A") == std::optional<std::string>("1"));
+    CHECK(env("EMPTY") == std::optional<std::string>(""));
+    CHECK_FALSE(env("B").has_value());
+
+    const EnvReader reader(env);
+    CHECK(reader.raw("A") == std::optional<std::string>("1"));
+    CHECK_FALSE(reader.raw("EMPTY").has_value());
+  }
+
+  TEST_CASE("process_env reads the real environment") {
+    const auto env = svc::config::process_env();
+    CHECK_FALSE(env("SVC_CONFIG_TEST_SURELY_UNSET_VARIABLE").has_value());
+    if (const char* path = std::getenv("PATH")) CHECK(env("PATH") == std::optional<std::string>(path));
+  }
+
+  TEST_CASE("boolean accepts the usual spellings in any case") {
+    for (const char* yes : {"true", "TRUE", "1", "yes", "Yes", "on", "ON"}) {
+      EnvReader reader(map_env({{"FLAG", yes}}));
+      CHECK(reader.boolean(test_variable, false));
+    }
+    for (const char* no : {"false", "False", "0", "no", "NO", "off", "Off"}) {
+      EnvReader reader(map_env({{"FLAG", no}}));
+      CHECK_FALSE(reader.boolean(test_variable, true));
+    }
+    EnvReader unset(map_env({{"FLAG", ""}}));
+    CHECK(unset.boolean(test_variable, true));
+    CHECK(unset.effective().back().value == "true");
+  }
+
+  TEST_CASE("boolean error line") {
+    for (const char* bad : {"maybe", "2", "y", "tru"}) {
+      EnvReader reader(map_env({{"FLAG", bad}}));
+      try {
+        reader.boolean(test_variable, false);
+        FAIL("expected a ConfigError");
+      } catch (const ConfigError& error) {
+        CHECK(std::string(error.what()) == "FLAG=\"" + std::string(bad) + "\" is not a boolean (true|false)");
+        CHECK(error.variable() == "FLAG");
+      }
+    }
+  }
+
+  TEST_CASE("required_string error line and secret masking") {
+    EnvReader missing(map_env({}));
+    CHECK_THROWS_WITH_AS(missing.required_string(secret_variable), "TOKEN is not set (expected a token)", ConfigError);
+
+    EnvReader reader(map_env({{"TOKEN", "abc"}}));
+    CHECK(reader.required_string(secret_variable) == "abc");
+    CHECK(reader.effective().back().name == "TOKEN");
+    CHECK(reader.effective().back().value == "***");
+
+    EnvReader secret_integer(map_env({{"TOKEN", "12x"}}));
+    CHECK_THROWS_WITH_AS(secret_integer.integer(secret_variable, 0, 0, 100), "TOKEN=\"***\" is not an integer (0-100)",
+                         ConfigError);
+  }
+
+  TEST_CASE("list trims items and drops empties") {
+    EnvReader reader(map_env({{"FLAG", " a, b ,,c , "}}));
+    CHECK(reader.list(test_variable) == std::vector<std::string>{"a", "b", "c"});
+    CHECK(reader.effective().back().value == "a,b,c");
+  }
+
+  TEST_CASE("record replaces an entry in place") {
+    EnvReader reader(map_env({{"FLAG", "yes"}}));
+    reader.boolean(test_variable, false);
+    reader.string(secret_variable, "");
+    reader.record(test_variable, "resolved");
+    REQUIRE(reader.effective().size() == 2);
+    CHECK(reader.effective()[0].name == "FLAG");
+    CHECK(reader.effective()[0].value == "resolved");
+    CHECK(reader.effective()[1].value == "(unset)");
+  }
+
+  TEST_CASE("shown, error_line and seconds_text") {
+    CHECK(svc::config::shown(secret_variable, "abc") == "***");
+    CHECK(svc::config::shown(test_variable, "abc") == "abc");
+    CHECK(svc::config::error_line("X", "a\"b", "is bad") == "X=\"a\\\"b\" is bad");
+    CHECK(svc::config::seconds_text(std::chrono::milliseconds{1500}) == "1.5");
+    CHECK(svc::config::seconds_text(std::chrono::milliseconds{20000}) == "20");
+    CHECK(svc::config::seconds_text(std::chrono::milliseconds{100}) == "0.1");
+  }
+
+  TEST_CASE("ConfigError carries the variable and the line") {
+    const ConfigError error("PORT", "PORT=\"abc\" is not a port (1-65535)");
+    CHECK(error.variable() == "PORT");
+    CHECK(std::string(error.what()) == "PORT=\"abc\" is not a port (1-65535)");
+  }
+}

@@ -1,0 +1,77 @@
+#include <doctest/doctest.h>
+
+#include "lib/http/router.hpp"
+
+using namespace svc::http;
+namespace asio = boost::asio;
+
+namespace {
+Handler named(std::string name) {
+  return [name](RequestContext&) -> asio::awaitable<Response> { co_return text_response(Status::ok, name); };
+}
+}  // namespace
+
+TEST_CASE("router matches literal paths and tells 404 from 405") {
+  Router r;
+  r.add(Verb::get, "/", named("root"));
+  r.add(Verb::get, "/health", named("health"));
+  r.add(Verb::post, "/items", named("create"));
+  r.add(Verb::get, "/items", named("list"));
+
+  auto root = r.match(Verb::get, "/");
+  REQUIRE(root.kind == Router::Match::Kind::found);
+  CHECK(root.route->pattern == "/");
+
+  CHECK(r.match(Verb::get, "/health").route->pattern == "/health");
+  CHECK(r.match(Verb::get, "/nope").kind == Router::Match::Kind::not_found);
+  CHECK(r.match(Verb::get, "/health/").kind == Router::Match::Kind::not_found);
+  CHECK(r.match(Verb::get, "/health/x").kind == Router::Match::Kind::not_found);
+
+  auto wrong = r.match(Verb::delete_, "/items");
+  CHECK(wrong.kind == Router::Match::Kind::method_not_allowed);
+  CHECK(wrong.allow == "GET, HEAD, POST");
+  CHECK(r.match(Verb::post, "/health").allow == "GET, HEAD");
+}
+
+TEST_CASE("router answers HEAD with the GET route") {
+  Router r;
+  r.add(Verb::get, "/health", named("health"));
+  auto m = r.match(Verb::head, "/health");
+  REQUIRE(m.kind == Router::Match::Kind::found);
+  CHECK(m.route->method == Verb::get);
+}
+
+TEST_CASE("router extracts percent-decoded path parameters") {
+  Router r;
+  r.add(Verb::get, "/api/v1/offers/{id}", named("offer"));
+  r.add(Verb::get, "/api/v1/offers/{id}/history/{day}", named("history"));
+  auto m = r.match(Verb::get, "/api/v1/offers/abc%20def");
+  REQUIRE(m.kind == Router::Match::Kind::found);
+  REQUIRE(m.params.size() == 1);
+  CHECK(m.params[0].first == "id");
+  CHECK(m.params[0].second == "abc def");
+
+  auto h = r.match(Verb::get, "/api/v1/offers/42/history/2026-11-23");
+  REQUIRE(h.kind == Router::Match::Kind::found);
+  CHECK(h.route->pattern == "/api/v1/offers/{id}/history/{day}");
+  CHECK(h.params[1].second == "2026-11-23");
+}
+
+TEST_CASE("a literal route is preferred over a parameter only by registration order") {
+  Router r;
+  r.add(Verb::get, "/offers/latest", named("latest"));
+  r.add(Verb::get, "/offers/{id}", named("one"));
+  CHECK(r.match(Verb::get, "/offers/latest").route->pattern == "/offers/latest");
+  CHECK(r.match(Verb::get, "/offers/7").route->pattern == "/offers/{id}");
+}
+
+TEST_CASE("router rejects malformed paths, bad escapes and duplicate routes") {
+  Router r;
+  r.add(Verb::get, "/a/{x}", named("a"));
+  CHECK(r.match(Verb::get, "a").kind == Router::Match::Kind::not_found);
+  CHECK(r.match(Verb::get, "").kind == Router::Match::Kind::not_found);
+  CHECK(r.match(Verb::get, "/a/%zz").kind == Router::Match::Kind::not_found);
+  CHECK(r.match(Verb::get, "/a/%4").kind == Router::Match::Kind::not_found);
+  CHECK_THROWS_AS(r.add(Verb::get, "/a/{x}", named("again")), std::invalid_argument);
+  CHECK_THROWS_AS(r.add(Verb::get, "no-slash", named("bad")), std::invalid_argument);
+}
