@@ -70,6 +70,7 @@ struct Server::Session {
   RequestIdGenerator ids;
   DateCache date;
   bool idle = false;                  // strand only: waiting for the next request
+  bool answered = false;              // strand only: at least one response written
   std::atomic<bool> busy{false};      // a request is being read, handled or answered
 };
 
@@ -173,6 +174,7 @@ asio::awaitable<void> Server::run_session(std::shared_ptr<Session> self) {
     Response response = co_await dispatch(request, request_id);
     bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
     bool written = co_await write_response(s, response, &request, std::move(request_id), keep_alive);
+    s.answered = true;
     s.busy.store(false, std::memory_order_relaxed);
     if (!written) break;
     if (!keep_alive) {
@@ -190,7 +192,9 @@ asio::awaitable<bool> Server::wait_for_request_bytes(Session& s) {
   if (s.buffer.size() > 0) co_return true;
   if (closing_.load(std::memory_order_relaxed)) co_return false;
   s.idle = true;
-  s.stream.expires_after(settings_.idle_timeout);
+  // A fresh connection must start its request within the header timeout (a
+  // silent client is slowloris too); between requests, keep-alive idles longer.
+  s.stream.expires_after(s.answered ? settings_.idle_timeout : settings_.header_timeout);
   auto [ec, n] = co_await s.stream.async_read_some(s.buffer.prepare(4096), nothrow);
   s.idle = false;
   if (ec) {
@@ -270,9 +274,17 @@ asio::awaitable<Response> Server::dispatch(const Request& request, std::string_v
     res = error_response(e.status(), e.what());
     for (const auto& [name, value] : e.headers()) res.set(name, value);
   } catch (const std::exception& e) {
-    log_.error("request {} {} {} failed: {}; answered 500, connection kept", request_id,
-               std::string_view(request.method_string()), path, e.what());
-    res = error_response(Status::internal_server_error, "Internal Server Error");
+    std::optional<Response> mapped;
+    if (exception_mapper_) mapped = exception_mapper_(e);
+    if (mapped) {
+      log_.warn("request {} {} {} failed: {}; answered {}", request_id, std::string_view(request.method_string()), path,
+                e.what(), static_cast<unsigned>(mapped->result_int()));
+      res = std::move(*mapped);
+    } else {
+      log_.error("request {} {} {} failed: {}; answered 500, connection kept", request_id,
+                 std::string_view(request.method_string()), path, e.what());
+      res = error_response(Status::internal_server_error, "Internal Server Error");
+    }
   }
   co_return res;
 }

@@ -33,8 +33,9 @@ Lifecycle::Lifecycle(const asio::any_io_executor& executor, spdlog::logger& log,
 
 void Lifecycle::add(Component& component) { components_.push_back(&component); }
 
-void Lifecycle::request_stop(std::string reason) {
+void Lifecycle::request_stop(std::string reason, int exit_code) {
   stop_reason_ = std::move(reason);
+  exit_code_ = exit_code;
   stop_requested_.set();
 }
 
@@ -69,14 +70,14 @@ asio::awaitable<int> Lifecycle::run() {
   log_.info("ready");
 
   co_await await_stop_cause();
-  readiness_.set_phase(Phase::stopping);
   co_await (shut_down() || exit_on_second_signal());
   log_.info("shutdown complete");
-  co_return 0;
+  co_return exit_code_;
 }
 
 asio::awaitable<void> Lifecycle::await_stop_cause() {
   auto cause = co_await (signals_.async_wait(asio::use_awaitable) || stop_requested_.wait());
+  readiness_.set_phase(Phase::stopping);  // before the log line: tests and operators read it as "not ready now"
   if (cause.index() == 0) {
     int signo = std::get<0>(cause);
     log_.info("received {}; not ready, draining for {:.1f} s", signo == SIGTERM ? "SIGTERM" : "SIGINT",

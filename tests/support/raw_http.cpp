@@ -63,6 +63,8 @@ bool RawConnection::send(std::string_view bytes) {
   return true;
 }
 
+void RawConnection::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
 // Appends what arrives before `deadline`; false on EOF, error or timeout.
 bool RawConnection::fill(std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -87,8 +89,13 @@ std::optional<HttpResponse> RawConnection::read_response(std::chrono::millisecon
   std::string_view head_text(buffer_.data(), end);
   auto line_end = head_text.find("\r\n");
   std::string_view status_line = head_text.substr(0, line_end);
-  res.version = std::string(status_line.substr(0, status_line.find(' ')));
-  res.status = std::stoi(std::string(status_line.substr(status_line.find(' ') + 1, 3)));
+  // "HTTP/1.x NNN reason": anything else (e.g. stray body bytes of a previous
+  // response) is not a response.
+  if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ') return std::nullopt;
+  for (std::size_t i = 9; i < 12; ++i)
+    if (status_line[i] < '0' || status_line[i] > '9') return std::nullopt;
+  res.version = std::string(status_line.substr(0, 8));
+  res.status = std::stoi(std::string(status_line.substr(9, 3)));
   while (line_end != std::string_view::npos) {
     head_text.remove_prefix(line_end + 2);
     line_end = head_text.find("\r\n");

@@ -32,6 +32,8 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool send(std::string_view bytes);
+  // Half-closes the connection (FIN after what was sent); reading still works.
+  void shutdown_write();
   // Reads one response; for a HEAD request pass head=true (no body follows).
   std::optional<HttpResponse> read_response(std::chrono::milliseconds timeout = 5s, bool head = false);
   // True if the server closed the connection (EOF or reset) within `timeout`.
