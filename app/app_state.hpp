@@ -9,10 +9,13 @@
 #include <spdlog/logger.h>
 
 #include "lib/config/settings.hpp"
+#include "lib/http/api_key.hpp"
 #include "lib/http/router.hpp"
 #include "lib/http/server.hpp"
 #include "lib/lifecycle/lifecycle.hpp"
 #include "lib/lifecycle/readiness.hpp"
+#include "lib/pg/pool.hpp"
+#include "lib/pg/schema_migrator.hpp"
 
 namespace p2p {
 
@@ -23,8 +26,15 @@ struct AppState {
   std::shared_ptr<spdlog::logger> log;
   svc::lifecycle::Readiness readiness;
   svc::http::Router router;  // filled before the server starts, read-only afterwards
-  svc::http::Server server;
+  svc::http::ApiKeyAuth auth;
   svc::lifecycle::Lifecycle lifecycle;
+  // Components, in start order (stopped in reverse).
+  svc::pg::Pool pool;
+  svc::pg::SchemaMigrator migrator;
+  svc::http::Server server;
 };
+
+// libpq connection options from the settings (password inside: never log).
+svc::pg::ConnectOptions connect_options(const svc::config::Settings& settings);
 
 }  // namespace p2p

@@ -7,10 +7,13 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include "app/app_state.hpp"
+#include "app/migrations.hpp"
 #include "app/routes.hpp"
 #include "lib/lifecycle/probe_routes.hpp"
+#include "lib/pg/error.hpp"
 #include "lib/telemetry/logging.hpp"
 
 namespace p2p {
@@ -18,52 +21,97 @@ namespace p2p {
 namespace asio = boost::asio;
 namespace config = svc::config;
 
-// Exit codes: 0 clean shutdown, 1 start-up failure, 2 configuration error,
-// 130 second signal during shutdown.
-constexpr int kExitStartupFailed = 1;
+// Exit codes: 0 clean shutdown, 1 start-up or runtime failure, 2 configuration
+// or usage error, 130 second signal during shutdown.
+constexpr int kExitFailure = 1;
 constexpr int kExitConfigError = 2;
+
+svc::pg::ConnectOptions connect_options(const config::Settings& settings) {
+  svc::pg::ConnectOptions o;
+  o.conninfo = settings.database.conninfo();
+  o.connect_timeout = settings.pool.connect_timeout;
+  o.statement_timeout = settings.pool.statement_timeout;
+  o.prepared_statements = settings.pool.prepared_statements;
+  return o;
+}
 
 AppState::AppState(asio::io_context& ioc, config::Settings s, std::shared_ptr<spdlog::logger> logger)
     : settings(std::move(s)),
       log(std::move(logger)),
-      server(ioc, settings.http, settings.shutdown.grace, router, *log),
-      lifecycle(ioc.get_executor(), *log, readiness, settings.shutdown) {}
+      auth(settings.api_keys),
+      lifecycle(ioc.get_executor(), *log, readiness, settings.shutdown),
+      pool(ioc, connect_options(settings), settings.pool, *log, readiness),
+      migrator(ioc, pool, migrations(), *log, readiness,
+               [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
+      server(ioc, settings.http, settings.shutdown.grace, router, *log) {}
 
 namespace {
 
-int serve(config::Settings settings) {
-  auto log = svc::telemetry::make_logger("p2p-dashboard", settings.log_level, settings.log_format);
-  for (const auto& note : settings.notes) log->info("config: {}", note);
+// The database is down or overloaded: tell clients to come back, not that we broke.
+std::optional<svc::http::Response> map_database_errors(const std::exception& e) {
+  const auto* pg = dynamic_cast<const svc::pg::PgError*>(&e);
+  if (pg == nullptr || !pg->is_unavailable()) return std::nullopt;
+  auto res = svc::http::error_response(svc::http::Status::service_unavailable, "Database unavailable");
+  res.set(boost::beast::http::field::retry_after, "1");
+  return res;
+}
+
+int serve(config::Settings settings, std::shared_ptr<spdlog::logger> log) {
   log->info("p2p-dashboard starting: env={} threads={} database={}", config::to_string(settings.app_env),
             settings.threads, settings.database.sanitized());
-
   const unsigned threads = settings.threads;
   asio::io_context ioc(static_cast<int>(threads));
   AppState app(ioc, std::move(settings), log);
   svc::lifecycle::add_probe_routes(app.router, app.readiness);
   add_routes(app);
+  app.server.set_exception_mapper(map_database_errors);
+  app.lifecycle.add(app.pool);
+  app.lifecycle.add(app.migrator);
   app.lifecycle.add(app.server);  // listens last, stops first
 
-  int exit_code = kExitStartupFailed;
+  int exit_code = kExitFailure;
   asio::co_spawn(ioc, app.lifecycle.run(), [&](std::exception_ptr e, int code) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log->critical("lifecycle failed: {}; exiting", ex.what());
-      }
-      exit_code = kExitStartupFailed;
-    } else {
-      exit_code = code;
+    exit_code = code;
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log->critical("lifecycle failed: {}; exiting", ex.what());
     }
+    exit_code = kExitFailure;
   });
-
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
-  for (auto& t : pool) t.join();
+  for (auto& t : workers) t.join();
   log->flush();
   return exit_code;
+}
+
+// `p2p-dashboard migrate [--status]`: one connection, no server.
+int migrate(const config::Settings& settings, spdlog::logger& log, bool status_only) {
+  asio::io_context ioc(1);
+  auto task = [&]() -> asio::awaitable<int> {
+    auto conn = co_await svc::pg::Connection::connect(ioc.get_executor(), connect_options(settings), log);
+    if (!status_only) {
+      int applied = co_await svc::pg::apply_migrations(*conn, migrations(), log);
+      std::cout << "applied " << applied << " migration(s)\n";
+      co_return 0;
+    }
+    auto states = co_await svc::pg::migration_status(*conn, migrations());
+    for (const auto& m : states)
+      std::cout << (m.applied ? "applied  " : "pending  ") << m.version << ' ' << m.name
+                << (m.applied ? "  " + m.applied_at : std::string()) << '\n';
+    co_return 0;
+  };
+  auto result = asio::co_spawn(ioc, task(), asio::use_future);
+  ioc.run();
+  try {
+    return result.get();
+  } catch (const std::exception& e) {
+    std::cerr << "migrate failed: " << e.what() << '\n';
+    return kExitFailure;
+  }
 }
 
 }  // namespace
@@ -71,18 +119,20 @@ int serve(config::Settings settings) {
 int run_application(int argc, char** argv) {
   std::string_view program = argc > 0 ? argv[0] : "p2p-dashboard";
   std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
-  bool print_config = false;
-  for (auto arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      config::print_help(std::cout, program);
-      return 0;
-    }
-    if (arg == "--print-config") {
-      print_config = true;
-    } else {
-      std::cerr << "usage error: unknown argument \"" << arg << "\" (see --help)\n";
-      return kExitConfigError;
-    }
+  enum class Mode { serve, print_config, migrate, migrate_status } mode = Mode::serve;
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    config::print_help(std::cout, program);
+    return 0;
+  }
+  if (args.size() == 1 && args[0] == "--print-config") {
+    mode = Mode::print_config;
+  } else if (args.size() == 1 && args[0] == "migrate") {
+    mode = Mode::migrate;
+  } else if (args.size() == 2 && args[0] == "migrate" && args[1] == "--status") {
+    mode = Mode::migrate_status;
+  } else if (!args.empty()) {
+    std::cerr << "usage error: unknown argument \"" << args.back() << "\" (see --help)\n";
+    return kExitConfigError;
   }
 
   config::Settings settings;
@@ -92,11 +142,14 @@ int run_application(int argc, char** argv) {
     std::cerr << "config error: " << e.what() << '\n';
     return kExitConfigError;
   }
-  if (print_config) {
+  if (mode == Mode::print_config) {
     config::print_config(std::cout, settings);
     return 0;
   }
-  return serve(std::move(settings));
+  auto log = svc::telemetry::make_logger("p2p-dashboard", settings.log_level, settings.log_format);
+  for (const auto& note : settings.notes) log->info("config: {}", note);
+  if (mode == Mode::serve) return serve(std::move(settings), log);
+  return migrate(settings, *log, mode == Mode::migrate_status);
 }
 
 }  // namespace p2p

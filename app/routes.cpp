@@ -1,17 +1,90 @@
 #include "app/routes.hpp"
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include <boost/json/object.hpp>
 
 #include "app/app_state.hpp"
+#include "lib/pg/pool_settings.hpp"
 
 namespace p2p {
 
 namespace asio = boost::asio;
 namespace http = svc::http;
+namespace json = boost::json;
+
+namespace {
+
+// procfs is memory-backed: reading it does not block like disk I/O would.
+std::int64_t process_threads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Threads:", 0) == 0) return std::stoll(line.substr(8));
+  return -1;
+}
+
+std::string version_text(int v) {
+  // 150018 → "15.18"
+  return v <= 0 ? std::string("unknown") : std::to_string(v / 10000) + "." + std::to_string(v % 10000);
+}
+
+json::object pool_json(const svc::pg::PoolStats& s) {
+  return json::object{{"size", s.size},
+                      {"checked_out", s.checked_out},
+                      {"idle", s.idle},
+                      {"overflow", s.overflow},
+                      {"connecting", s.connecting},
+                      {"waiting", s.waiting},
+                      {"max", s.max},
+                      {"created_total", s.created_total},
+                      {"failed_total", s.failed_total},
+                      {"invalidated_total", s.invalidated_total},
+                      {"timeouts_total", s.timeouts_total},
+                      {"acquired_total", s.acquired_total},
+                      {"wait_seconds_total", s.wait_seconds_total},
+                      {"wait_seconds_max", s.wait_seconds_max},
+                      {"healthy", s.healthy}};
+}
+
+json::object profile_json(const svc::config::Settings& st) {
+  const auto& p = st.pool;
+  auto secs = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; };
+  return json::object{{"app_env", svc::config::to_string(st.app_env)},
+                      {"pool_size", p.size},
+                      {"max_overflow", p.max_overflow},
+                      {"pool_timeout_seconds", secs(p.acquire_timeout)},
+                      {"pre_ping", p.pre_ping},
+                      {"pool_recycle_seconds", secs(p.recycle)},
+                      {"connect_timeout_seconds", secs(p.connect_timeout)},
+                      {"statement_timeout_seconds", secs(p.statement_timeout)},
+                      {"prepared_statements", p.prepared_statements},
+                      {"fail_fast", p.fail_fast}};
+}
+
+}  // namespace
 
 void add_routes(AppState& app) {
   app.router.add(http::Verb::get, "/", [](http::RequestContext&) -> asio::awaitable<http::Response> {
-    co_return http::json_response(http::Status::ok, boost::json::object{{"message", "P2P Dashboard API is running!"}});
+    co_return http::json_response(http::Status::ok, json::object{{"message", "P2P Dashboard API is running!"}});
+  });
+
+  app.router.add(http::Verb::get, "/debug/db", [&app](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+    app.auth.require(ctx);
+    auto stats = app.pool.stats();
+    json::object body{{"process_id", static_cast<std::int64_t>(::getpid())},
+                      {"thread_count", process_threads()},
+                      {"io_threads", app.settings.threads},
+                      {"database_url", app.settings.database.sanitized()},
+                      {"server_version", version_text(app.pool.server_version())},
+                      {"connected", stats.healthy},
+                      {"schema_migrated", app.migrator.applied()},
+                      {"profile", profile_json(app.settings)},
+                      {"pool", pool_json(stats)}};
+    if (!stats.last_error.empty()) body["last_error"] = stats.last_error;
+    co_return http::json_response(http::Status::ok, body);
   });
 }
 

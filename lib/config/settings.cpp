@@ -19,6 +19,16 @@ enum class Var : std::size_t {
   port,
   threads,
   database_url,
+  db_pool_size,
+  db_max_overflow,
+  db_pool_timeout,
+  db_pre_ping,
+  db_pool_recycle,
+  db_connect_timeout,
+  db_statement_timeout,
+  db_prepared_statements,
+  db_fail_fast,
+  db_reconnect_backoff_max,
   api_key,
   api_keys,
   log_level,
@@ -43,12 +53,30 @@ struct SecondsRange {
   double min;
   double max;
 };
+// A default that depends on APP_ENV (used when the variable is unset).
+struct Profile {
+  std::int64_t prod;
+  std::int64_t dev;
+  std::int64_t test;
+};
 constexpr IntegerRange threads_range{0, 256};
 constexpr IntegerRange header_bytes_range{1024, 1024 * 1024};
 constexpr IntegerRange body_bytes_range{0, 1024 * 1024 * 1024};
 constexpr SecondsRange shutdown_range{0, 3600};
 constexpr SecondsRange header_timeout_range{0.1, 3600};
 constexpr SecondsRange idle_timeout_range{0.1, 86400};
+constexpr IntegerRange pool_size_range{1, 1000};
+constexpr IntegerRange max_overflow_range{0, 1000};
+constexpr SecondsRange pool_timeout_range{0.01, 600};
+constexpr SecondsRange pool_recycle_range{1, 86400};
+constexpr SecondsRange connect_timeout_range{0.1, 600};
+constexpr SecondsRange statement_timeout_range{0, 86400};
+constexpr SecondsRange reconnect_backoff_range{0.05, 60};
+constexpr Profile pool_size_profile{10, 5, 1};
+constexpr Profile max_overflow_profile{20, 10, 1};
+// PoolSettings' own defaults are the prod profile.
+static_assert(svc::pg::PoolSettings{}.size == pool_size_profile.prod);
+static_assert(svc::pg::PoolSettings{}.max_overflow == max_overflow_profile.prod);
 constexpr std::size_t min_prod_api_key_length = 16;
 constexpr std::string_view database_url_form = "postgresql://user:password@host:port/dbname";
 
@@ -82,6 +110,27 @@ std::string range_text(const SecondsRange& range) {
   return "(" + seconds_text(milliseconds{static_cast<std::int64_t>(range.min * 1000)}) + "-" +
          seconds_text(milliseconds{static_cast<std::int64_t>(range.max * 1000)}) + ")";
 }
+
+std::int64_t profile_value(const Profile& profile, AppEnv env) {
+  switch (env) {
+    case AppEnv::prod: return profile.prod;
+    case AppEnv::dev: return profile.dev;
+    case AppEnv::test: return profile.test;
+  }
+  return profile.prod;
+}
+
+// "10 (prod) / 5 (dev) / 1 (test)"
+std::string profile_text(const Profile& profile) {
+  std::string text;
+  for (const auto env : app_envs) {
+    if (!text.empty()) text += " / ";
+    text += std::to_string(profile_value(profile, env)) + " (" + std::string(to_string(env)) + ")";
+  }
+  return text;
+}
+
+std::string bool_text(bool value) { return value ? "true" : "false"; }
 
 double in_seconds(std::chrono::milliseconds value) { return static_cast<double>(value.count()) / 1000.0; }
 
@@ -120,6 +169,28 @@ void read_database(EnvReader& reader, Settings& settings) {
     settings.notes.push_back(v.name + ": driver suffix \"+" + settings.database.ignored_driver +
                              "\" ignored; using libpq");
   }
+}
+
+void read_pool(EnvReader& reader, Settings& settings) {
+  auto& pool = settings.pool;
+  const auto count = [&](Var id, const Profile& profile, const IntegerRange& range) {
+    return static_cast<std::size_t>(
+        reader.integer(variable(id), profile_value(profile, settings.app_env), range.min, range.max));
+  };
+  const auto seconds = [&reader](Var id, std::chrono::milliseconds fallback, const SecondsRange& range) {
+    return reader.seconds(variable(id), in_seconds(fallback), range.min, range.max);
+  };
+  pool.size = count(Var::db_pool_size, pool_size_profile, pool_size_range);
+  pool.max_overflow = count(Var::db_max_overflow, max_overflow_profile, max_overflow_range);
+  pool.acquire_timeout = seconds(Var::db_pool_timeout, pool.acquire_timeout, pool_timeout_range);
+  pool.pre_ping = reader.boolean(variable(Var::db_pre_ping), pool.pre_ping);
+  pool.recycle = seconds(Var::db_pool_recycle, pool.recycle, pool_recycle_range);
+  pool.connect_timeout = seconds(Var::db_connect_timeout, pool.connect_timeout, connect_timeout_range);
+  pool.statement_timeout = seconds(Var::db_statement_timeout, pool.statement_timeout, statement_timeout_range);
+  pool.prepared_statements = reader.boolean(variable(Var::db_prepared_statements), pool.prepared_statements);
+  pool.fail_fast = reader.boolean(variable(Var::db_fail_fast), pool.fail_fast);
+  pool.reconnect_backoff_max =
+      seconds(Var::db_reconnect_backoff_max, pool.reconnect_backoff_max, reconnect_backoff_range);
 }
 
 void check_api_key_length(const Variable& v, const std::string& key, AppEnv env) {
@@ -186,6 +257,35 @@ const std::vector<Variable>& Settings::variables() {
            {"DATABASE_URL", "",
             "PostgreSQL URL " + std::string(database_url_form) + "; postgres:// and postgresql+<driver>:// accepted",
             true, std::string(database_url_form)});
+    const auto& pool = defaults.pool;
+    define(Var::db_pool_size, {"DB_POOL_SIZE", profile_text(pool_size_profile),
+                               "database connections kept open " + range_text(pool_size_range) + "; default by APP_ENV"});
+    define(Var::db_max_overflow,
+           {"DB_MAX_OVERFLOW", profile_text(max_overflow_profile),
+            "extra connections under burst, closed when idle " + range_text(max_overflow_range) +
+                "; default by APP_ENV"});
+    define(Var::db_pool_timeout, {"DB_POOL_TIMEOUT", seconds_text(pool.acquire_timeout),
+                                  "seconds to wait for a free connection, then 503 " + range_text(pool_timeout_range)});
+    define(Var::db_pre_ping, {"DB_PRE_PING", bool_text(pool.pre_ping),
+                              "check a connection idle for over " + seconds_text(pool.pre_ping_after) +
+                                  " s before handing it out (true|false)"});
+    define(Var::db_pool_recycle, {"DB_POOL_RECYCLE", seconds_text(pool.recycle),
+                                  "seconds a connection may live before it is replaced " +
+                                      range_text(pool_recycle_range)});
+    define(Var::db_connect_timeout, {"DB_CONNECT_TIMEOUT", seconds_text(pool.connect_timeout),
+                                     "seconds allowed to open a connection " + range_text(connect_timeout_range)});
+    define(Var::db_statement_timeout, {"DB_STATEMENT_TIMEOUT", seconds_text(pool.statement_timeout),
+                                       "statement_timeout in seconds " + range_text(statement_timeout_range) +
+                                           "; 0 = server default"});
+    define(Var::db_prepared_statements,
+           {"DB_PREPARED_STATEMENTS", bool_text(pool.prepared_statements),
+            "cache prepared statements per connection (true|false); false for PgBouncer transaction mode"});
+    define(Var::db_fail_fast, {"DB_FAIL_FAST", bool_text(pool.fail_fast),
+                               "exit 1 if the database is unreachable at start-up, after DB_CONNECT_TIMEOUT "
+                               "(true|false); false = start, not ready, keep reconnecting"});
+    define(Var::db_reconnect_backoff_max,
+           {"DB_RECONNECT_BACKOFF_MAX", seconds_text(pool.reconnect_backoff_max),
+            "longest pause between reconnection attempts, in seconds " + range_text(reconnect_backoff_range)});
     define(Var::api_key, {"API_KEY", "", "API key clients must present (or set API_KEYS)", true});
     define(Var::api_keys, {"API_KEYS", "(none)", "more accepted API keys, comma-separated, for rotation", true});
     define(Var::log_level, {"LOG_LEVEL", defaults.log_level, joined(names_of(log_levels))});
@@ -227,6 +327,7 @@ Settings Settings::from_env(const EnvLookup& env) {
   reader.record(variable(Var::threads), std::to_string(settings.threads));
 
   read_database(reader, settings);
+  read_pool(reader, settings);
   read_api_keys(reader, settings);
 
   settings.log_level = reader.one_of(variable(Var::log_level), settings.log_level, names_of(log_levels));
@@ -254,11 +355,14 @@ Settings Settings::from_env(const EnvLookup& env) {
 }
 
 void print_help(std::ostream& out, std::string_view program) {
-  out << "Usage: " << program << " [--help | --print-config]\n"
+  out << "Usage: " << program << " [--help | --print-config | migrate [--status]]\n"
       << "\n"
       << "Options:\n"
-      << "  --help          print this help and exit\n"
-      << "  --print-config  print the effective configuration (secrets masked) and exit\n"
+      << "  --help            print this help and exit\n"
+      << "  --print-config    print the effective configuration (secrets masked) and exit\n"
+      << "  migrate           apply pending schema migrations and exit (the server also does at start-up)\n"
+      << "  migrate --status  list migrations, applied or pending, and exit\n"
+      << "  (no argument)     run the service\n"
       << "\n"
       << "Environment variables (an empty value counts as unset):\n";
 

@@ -10,6 +10,7 @@
 
 #include "lib/config/database_url.hpp"
 #include "lib/config/env.hpp"
+#include "lib/pg/pool_settings.hpp"
 
 namespace svc::config {
 
@@ -36,6 +37,8 @@ struct Settings {
   HttpSettings http;
   ShutdownSettings shutdown;
   DatabaseUrl database;
+  // DB_* knobs; DB_POOL_SIZE and DB_MAX_OVERFLOW default by APP_ENV profile.
+  svc::pg::PoolSettings pool;
   std::vector<std::string> api_keys;  // API_KEY plus API_KEYS; never empty
   std::string log_level = "info";     // trace|debug|info|warn|error|critical|off
   LogFormat log_format = LogFormat::text;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,11 @@ class Server final : public lifecycle::Component {
   ~Server() override;
 
   std::string_view name() const override { return "http-listener"; }
+
+  // Turns an exception the server does not know (e.g. "database unavailable")
+  // into a response; nullopt falls through to the logged 500. Set before start().
+  using ExceptionMapper = std::function<std::optional<Response>(const std::exception&)>;
+  void set_exception_mapper(ExceptionMapper mapper) { exception_mapper_ = std::move(mapper); }
   // Binds and listens (throws std::system_error, e.g. address in use), then accepts.
   boost::asio::awaitable<void> start() override;
   boost::asio::awaitable<void> stop() override;
@@ -75,6 +81,7 @@ class Server final : public lifecycle::Component {
   std::chrono::milliseconds grace_;
   const Router& router_;
   spdlog::logger& log_;
+  ExceptionMapper exception_mapper_;
 
   boost::asio::strand<boost::asio::io_context::executor_type> control_;  // acceptor lives here
   boost::asio::ip::tcp::acceptor acceptor_;

@@ -18,7 +18,8 @@ class Component {
   virtual ~Component() = default;
   virtual std::string_view name() const = 0;
   virtual Criticality criticality() const { return Criticality::critical; }
-  // Throws to report failure. Background work started here belongs to the component.
+  // Throws to report failure, and then leaves nothing running: stop() is
+  // only called for components whose start() succeeded.
   virtual boost::asio::awaitable<void> start() = 0;
   // Cancels and awaits everything start() began. Must not throw.
   virtual boost::asio::awaitable<void> stop() = 0;

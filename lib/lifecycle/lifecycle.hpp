@@ -32,12 +32,12 @@ class Lifecycle {
 
   void add(Component& component);
 
-  // Asks run() to shut down as if signalled (a component hit a fatal error).
-  // Thread-safe.
-  void request_stop(std::string reason);
+  // Asks run() to shut down as if signalled because a component hit a fatal
+  // error; run() then returns `exit_code`. Thread-safe.
+  void request_stop(std::string reason, int exit_code = 1);
 
-  // Returns the process exit code: 0 after a clean shutdown, 1 if a critical
-  // component failed to start.
+  // Returns the process exit code: 0 after a signalled shutdown, 1 if a
+  // critical component failed to start, or what request_stop() asked for.
   boost::asio::awaitable<int> run();
 
  private:
@@ -53,6 +53,7 @@ class Lifecycle {
   boost::asio::signal_set signals_;
   AsyncEvent stop_requested_;
   std::string stop_reason_;  // written before stop_requested_.set()
+  int exit_code_ = 0;        // likewise
   std::vector<Component*> components_;
   std::vector<Component*> started_;
 };

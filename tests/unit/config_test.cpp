@@ -310,6 +310,207 @@ TEST_SUITE("config") {
           "MAX_BODY_BYTES=\"18446744073709551616\" is not an integer (0-1073741824)");
   }
 
+  TEST_CASE("DB pool defaults follow the APP_ENV profile") {
+    struct Expected {
+      const char* app_env;
+      std::size_t size;
+      std::size_t max_overflow;
+    };
+    for (const auto& expected : {Expected{"prod", 10, 20}, Expected{"dev", 5, 10}, Expected{"test", 1, 1},
+                                 Expected{"", 10, 20}, Expected{"TEST", 1, 1}}) {
+      CAPTURE(expected.app_env);
+      const auto settings = load(minimal({{"APP_ENV", expected.app_env}, {"API_KEY", "0123456789abcdef"}}));
+      CHECK(settings.pool.size == expected.size);
+      CHECK(settings.pool.max_overflow == expected.max_overflow);
+      const auto text = config_text(settings);
+      CHECK(text.find("\nDB_POOL_SIZE=" + std::to_string(expected.size) + "\n") != std::string::npos);
+      CHECK(text.find("\nDB_MAX_OVERFLOW=" + std::to_string(expected.max_overflow) + "\n") != std::string::npos);
+    }
+    // Without APP_ENV at all the prod profile applies.
+    const auto unset = load(minimal());
+    CHECK(unset.pool.size == 10);
+    CHECK(unset.pool.max_overflow == 20);
+  }
+
+  TEST_CASE("DB pool defaults for the other knobs") {
+    for (const char* app_env : {"prod", "dev", "test"}) {
+      CAPTURE(app_env);
+      const auto pool = load(minimal({{"APP_ENV", app_env}})).pool;
+      CHECK(pool.acquire_timeout == 5s);
+      CHECK(pool.pre_ping);
+      CHECK(pool.recycle == 1800s);
+      CHECK(pool.connect_timeout == 5s);
+      CHECK(pool.statement_timeout == 0ms);
+      CHECK(pool.prepared_statements);
+      CHECK_FALSE(pool.fail_fast);
+      CHECK(pool.reconnect_backoff_max == 1s);
+      // Not configurable: the PoolSettings defaults pass through.
+      CHECK(pool.pre_ping_after == 1s);
+      CHECK(pool.health_cache == 1s);
+    }
+  }
+
+  TEST_CASE("DB variables override the profile and the defaults") {
+    for (const char* app_env : {"prod", "dev", "test"}) {
+      CAPTURE(app_env);
+      const auto settings = load(minimal({{"APP_ENV", app_env},
+                                          {"DB_POOL_SIZE", "7"},
+                                          {"DB_MAX_OVERFLOW", "0"},
+                                          {"DB_POOL_TIMEOUT", "0.25"},
+                                          {"DB_PRE_PING", "off"},
+                                          {"DB_POOL_RECYCLE", "60"},
+                                          {"DB_CONNECT_TIMEOUT", "2.5"},
+                                          {"DB_STATEMENT_TIMEOUT", "30"},
+                                          {"DB_PREPARED_STATEMENTS", "FALSE"},
+                                          {"DB_FAIL_FAST", "yes"},
+                                          {"DB_RECONNECT_BACKOFF_MAX", "0.5"}}));
+      const auto& pool = settings.pool;
+      CHECK(pool.size == 7);
+      CHECK(pool.max_overflow == 0);
+      CHECK(pool.acquire_timeout == 250ms);
+      CHECK_FALSE(pool.pre_ping);
+      CHECK(pool.recycle == 60s);
+      CHECK(pool.connect_timeout == 2500ms);
+      CHECK(pool.statement_timeout == 30s);
+      CHECK_FALSE(pool.prepared_statements);
+      CHECK(pool.fail_fast);
+      CHECK(pool.reconnect_backoff_max == 500ms);
+
+      const auto text = config_text(settings);
+      for (const char* line : {"DB_POOL_SIZE=7\n", "DB_MAX_OVERFLOW=0\n", "DB_POOL_TIMEOUT=0.25\n",
+                               "DB_PRE_PING=false\n", "DB_POOL_RECYCLE=60\n", "DB_CONNECT_TIMEOUT=2.5\n",
+                               "DB_STATEMENT_TIMEOUT=30\n", "DB_PREPARED_STATEMENTS=false\n", "DB_FAIL_FAST=true\n",
+                               "DB_RECONNECT_BACKOFF_MAX=0.5\n"}) {
+        CAPTURE(line);
+        CHECK(text.find(line) != std::string::npos);
+      }
+    }
+  }
+
+  TEST_CASE("DB range edges are accepted") {
+    auto pool = load(minimal({{"DB_POOL_SIZE", "1"},
+                              {"DB_MAX_OVERFLOW", "1000"},
+                              {"DB_POOL_TIMEOUT", "0.01"},
+                              {"DB_POOL_RECYCLE", "1"},
+                              {"DB_CONNECT_TIMEOUT", "0.1"},
+                              {"DB_STATEMENT_TIMEOUT", "0"},
+                              {"DB_RECONNECT_BACKOFF_MAX", "0.05"}}))
+                    .pool;
+    CHECK(pool.size == 1);
+    CHECK(pool.max_overflow == 1000);
+    CHECK(pool.acquire_timeout == 10ms);
+    CHECK(pool.recycle == 1s);
+    CHECK(pool.connect_timeout == 100ms);
+    CHECK(pool.statement_timeout == 0ms);
+    CHECK(pool.reconnect_backoff_max == 50ms);
+
+    pool = load(minimal({{"DB_POOL_SIZE", "1000"},
+                         {"DB_MAX_OVERFLOW", "0"},
+                         {"DB_POOL_TIMEOUT", "600"},
+                         {"DB_POOL_RECYCLE", "86400"},
+                         {"DB_CONNECT_TIMEOUT", "600"},
+                         {"DB_STATEMENT_TIMEOUT", "86400"},
+                         {"DB_RECONNECT_BACKOFF_MAX", "60"}}))
+               .pool;
+    CHECK(pool.size == 1000);
+    CHECK(pool.max_overflow == 0);
+    CHECK(pool.acquire_timeout == 600s);
+    CHECK(pool.recycle == 86400s);
+    CHECK(pool.connect_timeout == 600s);
+    CHECK(pool.statement_timeout == 86400s);
+    CHECK(pool.reconnect_backoff_max == 60s);
+  }
+
+  TEST_CASE("an empty DB variable counts as unset") {
+    const auto pool = load(minimal({{"APP_ENV", "dev"},
+                                    {"DB_POOL_SIZE", ""},
+                                    {"DB_MAX_OVERFLOW", ""},
+                                    {"DB_POOL_TIMEOUT", ""},
+                                    {"DB_PRE_PING", ""},
+                                    {"DB_POOL_RECYCLE", ""},
+                                    {"DB_CONNECT_TIMEOUT", ""},
+                                    {"DB_STATEMENT_TIMEOUT", ""},
+                                    {"DB_PREPARED_STATEMENTS", ""},
+                                    {"DB_FAIL_FAST", ""},
+                                    {"DB_RECONNECT_BACKOFF_MAX", ""}}))
+                          .pool;
+    CHECK(pool.size == 5);
+    CHECK(pool.max_overflow == 10);
+    CHECK(pool.acquire_timeout == 5s);
+    CHECK(pool.pre_ping);
+    CHECK(pool.recycle == 1800s);
+    CHECK(pool.connect_timeout == 5s);
+    CHECK(pool.statement_timeout == 0ms);
+    CHECK(pool.prepared_statements);
+    CHECK_FALSE(pool.fail_fast);
+    CHECK(pool.reconnect_backoff_max == 1s);
+  }
+
+  TEST_CASE("error lines for DB variables") {
+    CHECK(error_for(minimal({{"DB_POOL_SIZE", "0"}})) == "DB_POOL_SIZE=\"0\" is not an integer (1-1000)");
+    CHECK(error_for(minimal({{"DB_POOL_SIZE", "1001"}})) == "DB_POOL_SIZE=\"1001\" is not an integer (1-1000)");
+    CHECK(error_for(minimal({{"DB_POOL_SIZE", "ten"}})) == "DB_POOL_SIZE=\"ten\" is not an integer (1-1000)");
+    CHECK(error_for(minimal({{"DB_POOL_SIZE", "5.0"}})) == "DB_POOL_SIZE=\"5.0\" is not an integer (1-1000)");
+    CHECK(error_for(minimal({{"DB_MAX_OVERFLOW", "-1"}})) == "DB_MAX_OVERFLOW=\"-1\" is not an integer (0-1000)");
+    CHECK(error_for(minimal({{"DB_MAX_OVERFLOW", "1001"}})) ==
+          "DB_MAX_OVERFLOW=\"1001\" is not an integer (0-1000)");
+    CHECK(error_for(minimal({{"DB_POOL_TIMEOUT", "0"}})) ==
+          "DB_POOL_TIMEOUT=\"0\" is not a number of seconds (0.01-600)");
+    CHECK(error_for(minimal({{"DB_POOL_TIMEOUT", "0.009"}})) ==
+          "DB_POOL_TIMEOUT=\"0.009\" is not a number of seconds (0.01-600)");
+    CHECK(error_for(minimal({{"DB_POOL_TIMEOUT", "601"}})) ==
+          "DB_POOL_TIMEOUT=\"601\" is not a number of seconds (0.01-600)");
+    CHECK(error_for(minimal({{"DB_POOL_TIMEOUT", "5s"}})) ==
+          "DB_POOL_TIMEOUT=\"5s\" is not a number of seconds (0.01-600)");
+    CHECK(error_for(minimal({{"DB_PRE_PING", "sometimes"}})) ==
+          "DB_PRE_PING=\"sometimes\" is not a boolean (true|false)");
+    CHECK(error_for(minimal({{"DB_POOL_RECYCLE", "0.5"}})) ==
+          "DB_POOL_RECYCLE=\"0.5\" is not a number of seconds (1-86400)");
+    CHECK(error_for(minimal({{"DB_POOL_RECYCLE", "86401"}})) ==
+          "DB_POOL_RECYCLE=\"86401\" is not a number of seconds (1-86400)");
+    CHECK(error_for(minimal({{"DB_CONNECT_TIMEOUT", "0.09"}})) ==
+          "DB_CONNECT_TIMEOUT=\"0.09\" is not a number of seconds (0.1-600)");
+    CHECK(error_for(minimal({{"DB_CONNECT_TIMEOUT", "600.5"}})) ==
+          "DB_CONNECT_TIMEOUT=\"600.5\" is not a number of seconds (0.1-600)");
+    CHECK(error_for(minimal({{"DB_STATEMENT_TIMEOUT", "-1"}})) ==
+          "DB_STATEMENT_TIMEOUT=\"-1\" is not a number of seconds (0-86400)");
+    CHECK(error_for(minimal({{"DB_STATEMENT_TIMEOUT", "86401"}})) ==
+          "DB_STATEMENT_TIMEOUT=\"86401\" is not a number of seconds (0-86400)");
+    CHECK(error_for(minimal({{"DB_PREPARED_STATEMENTS", "maybe"}})) ==
+          "DB_PREPARED_STATEMENTS=\"maybe\" is not a boolean (true|false)");
+    CHECK(error_for(minimal({{"DB_FAIL_FAST", "2"}})) == "DB_FAIL_FAST=\"2\" is not a boolean (true|false)");
+    CHECK(error_for(minimal({{"DB_RECONNECT_BACKOFF_MAX", "0.04"}})) ==
+          "DB_RECONNECT_BACKOFF_MAX=\"0.04\" is not a number of seconds (0.05-60)");
+    CHECK(error_for(minimal({{"DB_RECONNECT_BACKOFF_MAX", "61"}})) ==
+          "DB_RECONNECT_BACKOFF_MAX=\"61\" is not a number of seconds (0.05-60)");
+  }
+
+  TEST_CASE("a bad DB variable is named in reading order") {
+    try {
+      load(minimal({{"DB_FAIL_FAST", "x"}, {"DB_POOL_SIZE", "x"}, {"LOG_LEVEL", "x"}}));
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& error) {
+      CHECK(error.variable() == "DB_POOL_SIZE");
+    }
+  }
+
+  TEST_CASE("--help shows the DB profile defaults") {
+    const auto lines = lines_of(help_text());
+    const auto line_of = [&](const std::string& name) {
+      const auto it = std::find_if(lines.begin(), lines.end(),
+                                   [&](const std::string& l) { return l.rfind("  " + name + " ", 0) == 0; });
+      return it == lines.end() ? std::string() : *it;
+    };
+    CHECK(line_of("DB_POOL_SIZE").find(" 10 (prod) / 5 (dev) / 1 (test) ") != std::string::npos);
+    CHECK(line_of("DB_POOL_SIZE").find("(1-1000)") != std::string::npos);
+    CHECK(line_of("DB_MAX_OVERFLOW").find(" 20 (prod) / 10 (dev) / 1 (test) ") != std::string::npos);
+    CHECK(line_of("DB_MAX_OVERFLOW").find("(0-1000)") != std::string::npos);
+    CHECK(line_of("DB_POOL_TIMEOUT").find("(0.01-600)") != std::string::npos);
+    CHECK(line_of("DB_POOL_RECYCLE").find(" 1800 ") != std::string::npos);
+    CHECK(line_of("DB_STATEMENT_TIMEOUT").find("0 = server default") != std::string::npos);
+    CHECK(line_of("DB_RECONNECT_BACKOFF_MAX").find("(0.05-60)") != std::string::npos);
+  }
+
   TEST_CASE("an error line stays one line whatever the value holds") {
     CHECK(error_for(minimal({{"PORT", "80\n81\t\"x\"\\\x01"}})) ==
           "PORT=\"80\\n81\\t\\\"x\\\"\\\\\\x01\" is not a port (1-65535)");
@@ -339,6 +540,16 @@ TEST_SUITE("config") {
         "PORT=9090",
         "THREADS=4",
         "DATABASE_URL=postgresql://app:***@db:5432/offers",
+        "DB_POOL_SIZE=10",
+        "DB_MAX_OVERFLOW=20",
+        "DB_POOL_TIMEOUT=5",
+        "DB_PRE_PING=true",
+        "DB_POOL_RECYCLE=1800",
+        "DB_CONNECT_TIMEOUT=5",
+        "DB_STATEMENT_TIMEOUT=0",
+        "DB_PREPARED_STATEMENTS=true",
+        "DB_FAIL_FAST=false",
+        "DB_RECONNECT_BACKOFF_MAX=1",
         "API_KEY=***",
         "API_KEYS=(unset)",
         "LOG_LEVEL=info",
@@ -393,13 +604,13 @@ TEST_SUITE("config") {
 
   TEST_CASE("--help lists every variable with its default") {
     const auto text = help_text();
-    CHECK(text.rfind("Usage: p2p-dashboard [--help | --print-config]\n", 0) == 0);
+    CHECK(text.rfind("Usage: p2p-dashboard [--help | --print-config | migrate [--status]]\n", 0) == 0);
     CHECK(text.find("--help") != std::string::npos);
     CHECK(text.find("--print-config") != std::string::npos);
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 15);
+    CHECK(variables.size() == 25);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
@@ -433,11 +644,23 @@ TEST_SUITE("config") {
     CHECK(documented.at("MAX_BODY_BYTES") == "1048576");
     CHECK(documented.at("HEADER_TIMEOUT_SECONDS") == "10");
     CHECK(documented.at("IDLE_TIMEOUT_SECONDS") == "75");
+    CHECK(documented.at("DB_POOL_SIZE") == "10 (prod) / 5 (dev) / 1 (test)");
+    CHECK(documented.at("DB_MAX_OVERFLOW") == "20 (prod) / 10 (dev) / 1 (test)");
+    CHECK(documented.at("DB_POOL_TIMEOUT") == "5");
+    CHECK(documented.at("DB_PRE_PING") == "true");
+    CHECK(documented.at("DB_POOL_RECYCLE") == "1800");
+    CHECK(documented.at("DB_CONNECT_TIMEOUT") == "5");
+    CHECK(documented.at("DB_STATEMENT_TIMEOUT") == "0");
+    CHECK(documented.at("DB_PREPARED_STATEMENTS") == "true");
+    CHECK(documented.at("DB_FAIL_FAST") == "false");
+    CHECK(documented.at("DB_RECONNECT_BACKOFF_MAX") == "1");
 
-    // print_config of the defaults repeats the documented values.
+    // print_config of the defaults repeats the documented values (profile
+    // defaults are checked per APP_ENV in their own test).
     for (const auto& entry : load(minimal()).effective) {
       const auto& text = documented.at(entry.name);
-      if (!text.empty() && entry.name != "THREADS" && entry.name != "API_KEYS") {
+      if (!text.empty() && entry.name != "THREADS" && entry.name != "API_KEYS" && entry.name != "DB_POOL_SIZE" &&
+          entry.name != "DB_MAX_OVERFLOW") {
         CAPTURE(entry.name);
         CHECK(entry.value == text);
       }

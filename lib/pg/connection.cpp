@@ -1,0 +1,423 @@
+#include "lib/pg/connection.hpp"
+
+#include <libpq-fe.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "lib/pg/error.hpp"
+
+namespace svc::pg {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+using Wait = asio::posix::stream_descriptor::wait_type;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+Clock::time_point deadline_after(std::chrono::milliseconds d) {
+  return d.count() > 0 ? Clock::now() + d : Clock::time_point::max();
+}
+
+std::string libpq_error(const PGconn* conn) {
+  std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  // libpq prefixes multi-host attempts with "connection to server at ... failed:"; keep it, it has no secrets.
+  return msg.empty() ? "unknown libpq error" : msg;
+}
+
+std::string quote_conninfo_value(std::string_view v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "'";
+}
+
+// Session settings every connection gets: UTC timestamps in ISO format (the
+// Result parser relies on it) and the configured statement timeout.
+std::string full_conninfo(const ConnectOptions& o) {
+  std::string options = "-c TimeZone=UTC -c DateStyle=ISO";
+  if (o.statement_timeout.count() > 0)
+    options += " -c statement_timeout=" + std::to_string(o.statement_timeout.count());
+  return o.conninfo + " application_name=" + quote_conninfo_value(o.application_name) +
+         " options=" + quote_conninfo_value(options);
+}
+
+void log_notice(void* arg, const char* message) {
+  std::string_view m(message);
+  while (!m.empty() && m.back() == '\n') m.remove_suffix(1);
+  static_cast<spdlog::logger*>(arg)->info("postgres notice: {}", m);
+}
+
+// Waits until the descriptor is ready, or the deadline passes (timed_out),
+// or the awaiting coroutine is cancelled (operation_aborted).
+asio::awaitable<boost::system::error_code> wait_ready(asio::posix::stream_descriptor& socket, Wait type,
+                                                      Clock::time_point deadline) {
+  if (deadline == Clock::time_point::max()) {
+    auto [ec] = co_await socket.async_wait(type, nothrow);
+    co_return ec;
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  auto which = co_await (socket.async_wait(type, nothrow) || timer.async_wait(nothrow));
+  if (which.index() == 1) co_return asio::error::timed_out;
+  co_return std::get<0>(std::get<0>(which));
+}
+
+PgError error_from_result(const PGresult* r) {
+  auto field = [r](int code) {
+    const char* v = PQresultErrorField(r, code);
+    return v ? std::string(v) : std::string();
+  };
+  std::string message = field(PG_DIAG_MESSAGE_PRIMARY);
+  if (message.empty()) {
+    message = PQresultErrorMessage(r);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+  }
+  return PgError(errc::query_failed, message, field(PG_DIAG_SQLSTATE), field(PG_DIAG_MESSAGE_DETAIL));
+}
+
+}  // namespace
+
+void Connection::ConnDeleter::operator()(pg_conn* c) const noexcept { PQfinish(c); }
+
+Connection::Connection(pg_conn* conn, asio::any_io_executor executor, const ConnectOptions& options,
+                       spdlog::logger& log)
+    : conn_(conn),
+      socket_(executor, PQsocket(conn)),
+      log_(log),
+      prepared_statements_(options.prepared_statements),
+      created_at_(Clock::now()),
+      last_used_(created_at_) {
+  PQsetNoticeProcessor(conn, &log_notice, &log_);
+}
+
+Connection::~Connection() {
+  // libpq owns the socket: PQfinish closes it, the descriptor must not.
+  if (socket_.is_open()) socket_.release();
+}
+
+asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_executor executor,
+                                                                 const ConnectOptions& options, spdlog::logger& log) {
+  std::unique_ptr<pg_conn, ConnDeleter> conn(PQconnectStart(full_conninfo(options).c_str()));
+  if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) throw PgError(errc::connect_failed, libpq_error(conn.get()));
+  if (PQsetnonblocking(conn.get(), 1) != 0) throw PgError(errc::connect_failed, libpq_error(conn.get()));
+
+  auto deadline = deadline_after(options.connect_timeout);
+  asio::posix::stream_descriptor socket(executor);
+  PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+  while (poll != PGRES_POLLING_OK) {
+    if (poll == PGRES_POLLING_FAILED) throw PgError(errc::connect_failed, libpq_error(conn.get()));
+    // The socket can change between attempts (several hosts, SSL retry).
+    int fd = PQsocket(conn.get());
+    if (fd < 0) throw PgError(errc::connect_failed, libpq_error(conn.get()));
+    if (!socket.is_open() || socket.native_handle() != fd) {
+      if (socket.is_open()) socket.release();
+      socket.assign(fd);
+    }
+    auto ec = co_await wait_ready(socket, poll == PGRES_POLLING_READING ? Wait::wait_read : Wait::wait_write, deadline);
+    if (ec) {
+      socket.release();
+      if (ec == asio::error::timed_out)
+        throw PgError(errc::timeout, "connect timed out after " + std::to_string(options.connect_timeout.count()) + " ms");
+      throw PgError(errc::cancelled, "connect cancelled");
+    }
+    poll = PQconnectPoll(conn.get());
+  }
+  if (socket.is_open()) socket.release();
+  co_return std::unique_ptr<Connection>(new Connection(conn.release(), executor, options, log));
+}
+
+bool Connection::healthy() const noexcept {
+  return conn_ && PQstatus(conn_.get()) == CONNECTION_OK && !broken_ && !interrupted_;
+}
+
+bool Connection::broken() const noexcept { return broken_ || !conn_ || PQstatus(conn_.get()) != CONNECTION_OK; }
+
+Connection::TxStatus Connection::transaction_status() const noexcept {
+  switch (PQtransactionStatus(conn_.get())) {
+    case PQTRANS_IDLE: return TxStatus::idle;
+    case PQTRANS_ACTIVE: return TxStatus::active;
+    case PQTRANS_INTRANS: return TxStatus::in_transaction;
+    case PQTRANS_INERROR: return TxStatus::in_error;
+    default: return TxStatus::unknown;
+  }
+}
+
+int Connection::backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
+int Connection::server_version() const noexcept { return PQserverVersion(conn_.get()); }
+
+void Connection::fail_io(const boost::system::error_code& ec, bool timed_out) {
+  // The server may still be working on our query: the connection needs recover().
+  interrupted_ = true;
+  if (timed_out) throw PgError(errc::timeout, "query timed out");
+  throw PgError(errc::cancelled, "query cancelled: " + ec.message());
+}
+
+asio::awaitable<void> Connection::flush(Clock::time_point deadline) {
+  for (;;) {
+    int r = PQflush(conn_.get());
+    if (r == 0) co_return;
+    if (r < 0) {
+      broken_ = true;
+      throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+    }
+    // Send buffer full: wait for either direction; the server may need us to read first.
+    auto ec = co_await wait_ready(socket_, Wait::wait_write, deadline);
+    if (ec) fail_io(ec, ec == asio::error::timed_out);
+    if (PQconsumeInput(conn_.get()) == 0) {
+      broken_ = true;
+      throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+    }
+  }
+}
+
+asio::awaitable<void> Connection::wait_readable(Clock::time_point deadline) {
+  auto ec = co_await wait_ready(socket_, Wait::wait_read, deadline);
+  if (ec) fail_io(ec, ec == asio::error::timed_out);
+  if (PQconsumeInput(conn_.get()) == 0) {
+    broken_ = true;
+    throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+  }
+}
+
+// Reads the results of one command (until PQgetResult returns NULL) and
+// returns the last one; a server error is thrown after the command is drained,
+// so the connection stays usable.
+asio::awaitable<Result> Connection::collect_one(Clock::time_point deadline) {
+  Result last;
+  std::optional<PgError> error;
+  for (;;) {
+    while (PQisBusy(conn_.get()) != 0) co_await wait_readable(deadline);
+    PGresult* raw = PQgetResult(conn_.get());
+    if (raw == nullptr) break;
+    Result r(raw);
+    switch (PQresultStatus(raw)) {
+      case PGRES_FATAL_ERROR:
+        if (!error) error = error_from_result(raw);
+        break;
+      case PGRES_COMMAND_OK:
+      case PGRES_TUPLES_OK:
+      case PGRES_EMPTY_QUERY:
+        last = std::move(r);
+        break;
+      case PGRES_PIPELINE_ABORTED:  // skipped after an earlier error; a NULL still follows
+        if (!error) error = PgError(errc::query_failed, "statement skipped after an earlier error in the pipeline");
+        break;
+      case PGRES_PIPELINE_SYNC:
+        last = std::move(r);
+        co_return last;  // the sync marker is not followed by a NULL
+      default:
+        if (!error) error = PgError(errc::protocol, std::string("unsupported result: ") + PQresStatus(PQresultStatus(raw)));
+        break;
+    }
+  }
+  if (error) {
+    if (sqlstate_kills_connection(error->sqlstate())) broken_ = true;
+    throw *error;
+  }
+  co_return last;
+}
+
+std::string Connection::statement_name(std::string_view sql, bool& needs_prepare) {
+  auto it = prepared_.find(std::string(sql));
+  if (it != prepared_.end()) {
+    needs_prepare = false;
+    return it->second;
+  }
+  needs_prepare = true;
+  std::string name = "s" + std::to_string(++statements_named_);  // never reused, even after a failed prepare
+  prepared_.emplace(std::string(sql), name);
+  return name;
+}
+
+asio::awaitable<void> Connection::finish_pending_rollback() {
+  needs_rollback_ = false;
+  if (transaction_status() == TxStatus::in_transaction || transaction_status() == TxStatus::in_error) {
+    if (PQsendQuery(conn_.get(), "ROLLBACK") == 0) throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+    co_await flush(Clock::time_point::max());
+    co_await collect_one(Clock::time_point::max());
+  }
+}
+
+asio::awaitable<Result> Connection::query(std::string_view sql, const Params& params, std::chrono::milliseconds timeout) {
+  if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
+  if (needs_rollback_) co_await finish_pending_rollback();
+  auto deadline = deadline_after(timeout);
+  auto values = params.pointers();
+  const int n = static_cast<int>(values.size());
+  last_used_ = Clock::now();
+
+  if (!prepared_statements_) {
+    if (PQsendQueryParams(conn_.get(), std::string(sql).c_str(), n, nullptr, values.data(), nullptr, nullptr, 0) == 0)
+      throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+    co_await flush(deadline);
+    Result r = co_await collect_one(deadline);
+    co_return r;
+  }
+
+  bool needs_prepare = false;
+  std::string name = statement_name(sql, needs_prepare);
+  if (needs_prepare) {
+    std::optional<PgError> prepare_error;
+    if (PQsendPrepare(conn_.get(), name.c_str(), std::string(sql).c_str(), n, nullptr) == 0) {
+      prepared_.erase(std::string(sql));
+      throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+    }
+    try {
+      co_await flush(deadline);
+      co_await collect_one(deadline);
+    } catch (const PgError& e) {
+      prepare_error = e;
+    }
+    if (prepare_error) {
+      // Not prepared after all (syntax error) or unknown (interrupted): forget it;
+      // an interrupted connection is discarded by recover(), so no name clash later.
+      prepared_.erase(std::string(sql));
+      if (prepare_error->code_value() == errc::cancelled || prepare_error->code_value() == errc::timeout)
+        broken_ = true;
+      throw *prepare_error;
+    }
+  }
+  if (PQsendQueryPrepared(conn_.get(), name.c_str(), n, values.data(), nullptr, nullptr, 0) == 0)
+    throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+  co_await flush(deadline);
+  Result r = co_await collect_one(deadline);
+  co_return r;
+}
+
+asio::awaitable<void> Connection::execute(std::string_view sql) {
+  if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
+  if (needs_rollback_) co_await finish_pending_rollback();
+  last_used_ = Clock::now();
+  if (PQsendQuery(conn_.get(), std::string(sql).c_str()) == 0) throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+  co_await flush(Clock::time_point::max());
+  co_await collect_one(Clock::time_point::max());
+}
+
+asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Statement>& statements) {
+  if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
+  if (needs_rollback_) co_await finish_pending_rollback();
+  last_used_ = Clock::now();
+  if (PQenterPipelineMode(conn_.get()) == 0) throw PgError(errc::protocol, libpq_error(conn_.get()));
+
+  // Queue everything, one sync, one flush: a single round trip.
+  std::vector<bool> is_prepare;  // per queued command: a PQsendPrepare (no caller-visible result)
+  std::vector<std::string> newly_prepared;
+  bool queued = true;
+  for (const auto& st : statements) {
+    auto values = st.params.pointers();
+    const int n = static_cast<int>(values.size());
+    std::string sql = st.sql;
+    if (prepared_statements_) {
+      bool needs_prepare = false;
+      std::string name = statement_name(sql, needs_prepare);
+      if (needs_prepare) {
+        newly_prepared.push_back(sql);
+        queued = queued && PQsendPrepare(conn_.get(), name.c_str(), sql.c_str(), n, nullptr) != 0;
+        is_prepare.push_back(true);
+      }
+      queued = queued && PQsendQueryPrepared(conn_.get(), name.c_str(), n, values.data(), nullptr, nullptr, 0) != 0;
+    } else {
+      queued = queued && PQsendQueryParams(conn_.get(), sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0) != 0;
+    }
+    is_prepare.push_back(false);
+  }
+  queued = queued && PQpipelineSync(conn_.get()) != 0;
+  if (!queued) {
+    broken_ = true;
+    throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+  }
+
+  std::vector<Result> results;
+  std::optional<PgError> first_error;
+  std::exception_ptr io_error;
+  try {
+    co_await flush(Clock::time_point::max());
+    std::size_t prepare_index = 0;
+    for (bool prepare : is_prepare) {
+      bool failed = false;
+      try {
+        Result r = co_await collect_one(Clock::time_point::max());
+        if (!prepare) results.push_back(std::move(r));
+      } catch (const PgError& e) {
+        if (e.code_value() != errc::query_failed) throw;
+        if (!first_error) first_error = e;
+        failed = true;
+      }
+      // A prepare that failed or was skipped does not exist on the server.
+      if (prepare && failed) prepared_.erase(newly_prepared[prepare_index]);
+      if (prepare) ++prepare_index;
+    }
+    Result sync = co_await collect_one(Clock::time_point::max());
+    if (PQresultStatus(sync.raw()) != PGRES_PIPELINE_SYNC) throw PgError(errc::protocol, "pipeline out of sync");
+  } catch (...) {
+    io_error = std::current_exception();
+  }
+  if (io_error) {
+    // Interrupted or lost mid-pipeline: the connection's state is unknown.
+    broken_ = true;
+    std::rethrow_exception(io_error);
+  }
+  PQexitPipelineMode(conn_.get());
+  if (first_error) throw *first_error;  // statements after the failed one were skipped
+  co_return results;
+}
+
+asio::awaitable<bool> Connection::recover(asio::any_io_executor blocking, std::chrono::milliseconds budget) {
+  if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK) co_return false;
+  if (PQpipelineStatus(conn_.get()) != PQ_PIPELINE_OFF) co_return false;
+  auto deadline = deadline_after(budget);
+
+  if (interrupted_) {
+    // PQcancel opens its own connection and blocks: run it off the I/O threads.
+    PGcancel* cancel = PQgetCancel(conn_.get());
+    if (cancel == nullptr) co_return false;
+    bool sent = co_await asio::co_spawn(
+        blocking,
+        [cancel]() -> asio::awaitable<bool> {
+          char err[256];
+          bool ok = PQcancel(cancel, err, sizeof err) != 0;
+          PQfreeCancel(cancel);
+          co_return ok;
+        },
+        asio::use_awaitable);
+    if (!sent) co_return false;
+
+    // Drain what the cancelled query still sends (usually SQLSTATE 57014).
+    interrupted_ = false;
+    bool clean = true;
+    try {
+      co_await flush(deadline);
+      co_await collect_one(deadline);
+    } catch (const PgError& e) {
+      clean = e.code_value() == errc::query_failed && !broken_;
+    }
+    if (!clean) {
+      broken_ = true;
+      co_return false;
+    }
+  }
+  auto tx = transaction_status();
+  if (needs_rollback_ || tx == TxStatus::in_transaction || tx == TxStatus::in_error) {
+    needs_rollback_ = true;
+    bool rolled_back = true;
+    try {
+      co_await finish_pending_rollback();
+    } catch (const PgError&) {
+      rolled_back = false;
+    }
+    if (!rolled_back) co_return false;
+  }
+  co_return healthy() && transaction_status() == TxStatus::idle;
+}
+
+}  // namespace svc::pg

@@ -1,0 +1,116 @@
+#pragma once
+// One PostgreSQL connection driven by libpq's non-blocking API: the socket is
+// wrapped in an Asio descriptor and coroutines await readiness, so nothing
+// here blocks an I/O thread (the only blocking libpq call, PQcancel, runs on
+// the caller-supplied blocking executor in recover()).
+//
+// A connection is used by one coroutine at a time. If that coroutine is
+// cancelled or times out mid-query, the connection is marked interrupted and
+// must go through recover() (the pool does that) before it is used again.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "lib/pg/params.hpp"
+#include "lib/pg/result.hpp"
+
+struct pg_conn;
+
+namespace spdlog {
+class logger;
+}
+
+namespace svc::pg {
+
+struct ConnectOptions {
+  std::string conninfo;  // libpq keyword/value string (contains the password: never log it)
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds statement_timeout{0};  // 0 = server default
+  bool prepared_statements = true;
+  std::string application_name = "p2p-dashboard";
+};
+
+struct Statement {
+  std::string sql;
+  Params params;
+};
+
+class Connection {
+ public:
+  enum class TxStatus { idle, active, in_transaction, in_error, unknown };
+
+  // Throws PgError(connect_failed | timeout | cancelled).
+  static boost::asio::awaitable<std::unique_ptr<Connection>> connect(boost::asio::any_io_executor executor,
+                                                                     const ConnectOptions& options,
+                                                                     spdlog::logger& log);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Extended protocol with bound parameters; a prepared statement cached per
+  // connection unless prepared_statements is off. One statement only.
+  // timeout 0 = none (the server's statement_timeout still applies).
+  boost::asio::awaitable<Result> query(std::string_view sql, const Params& params = {},
+                                       std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
+  // Simple protocol, several statements allowed, no parameters (migrations, BEGIN).
+  boost::asio::awaitable<void> execute(std::string_view sql);
+  // All statements in one round trip (libpq pipeline mode). Throws the first
+  // statement error; later statements are then not executed.
+  boost::asio::awaitable<std::vector<Result>> pipeline(const std::vector<Statement>& statements);
+
+  // After an interruption: cancel the running query on the server (PQcancel on
+  // `blocking`), drain its results, roll back an open transaction. True if the
+  // connection is clean again; false means discard it.
+  boost::asio::awaitable<bool> recover(boost::asio::any_io_executor blocking, std::chrono::milliseconds deadline);
+
+  bool healthy() const noexcept;   // usable now: socket OK, not broken, not interrupted
+  bool broken() const noexcept;    // beyond recovery: discard it
+  bool interrupted() const noexcept { return interrupted_; }
+  TxStatus transaction_status() const noexcept;
+  int backend_pid() const noexcept;
+  int server_version() const noexcept;  // e.g. 150018
+  void mark_broken() noexcept { broken_ = true; }
+  // Set by Transaction when dropped without commit: the next use rolls back first.
+  void mark_needs_rollback() noexcept { needs_rollback_ = true; }
+  bool needs_rollback() const noexcept { return needs_rollback_; }
+
+  std::chrono::steady_clock::time_point created_at() const noexcept { return created_at_; }
+  std::chrono::steady_clock::time_point last_used() const noexcept { return last_used_; }
+
+ private:
+  Connection(pg_conn* conn, boost::asio::any_io_executor executor, const ConnectOptions& options, spdlog::logger& log);
+
+  boost::asio::awaitable<void> flush(std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<void> wait_readable(std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<Result> collect_one(std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<void> finish_pending_rollback();
+  [[noreturn]] void fail_io(const boost::system::error_code& ec, bool timed_out);
+  void check_result(const Result& r);
+  std::string statement_name(std::string_view sql, bool& needs_prepare);
+
+  struct ConnDeleter {
+    void operator()(pg_conn* c) const noexcept;
+  };
+  std::unique_ptr<pg_conn, ConnDeleter> conn_;
+  boost::asio::posix::stream_descriptor socket_;
+  spdlog::logger& log_;
+  bool prepared_statements_;
+  std::unordered_map<std::string, std::string> prepared_;  // sql → statement name
+  std::uint64_t statements_named_ = 0;
+  bool interrupted_ = false;
+  bool broken_ = false;
+  bool needs_rollback_ = false;
+  std::chrono::steady_clock::time_point created_at_;
+  std::chrono::steady_clock::time_point last_used_;
+};
+
+}  // namespace svc::pg

@@ -1,0 +1,502 @@
+#include "lib/pg/pool.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "lib/pg/error.hpp"
+
+namespace svc::pg {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+using lifecycle::CheckResult;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+// How long an interrupted connection may take to cancel, drain and roll back.
+constexpr auto kRecoveryBudget = std::chrono::seconds(2);
+// How long stop() waits for checked-out connections and for background tasks.
+constexpr auto kReturnWait = std::chrono::seconds(5);
+constexpr auto kFirstBackoff = std::chrono::milliseconds(50);
+
+long long ms(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
+}  // namespace
+
+// An acquirer queued for a connection. The hand-off itself (conn, served,
+// closed) happens under the pool mutex; the wake-up goes through a
+// thread-safe channel, so the waiter's timer is only touched by its owner.
+struct Pool::Waiter {
+  explicit Waiter(const asio::any_io_executor& ex) : ready(ex, 1) {}
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> ready;
+  std::unique_ptr<Connection> conn;  // null with served = "a slot is free: connect yourself"
+  bool served = false;
+  bool closed = false;
+};
+
+// ---------------------------------------------------------------- PooledConnection
+
+PooledConnection::PooledConnection(Pool* pool, std::unique_ptr<Connection> conn) noexcept
+    : pool_(pool), conn_(std::move(conn)) {}
+
+PooledConnection::PooledConnection(PooledConnection&& other) noexcept
+    : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+  if (this != &other) {
+    release();
+    pool_ = other.pool_;
+    conn_ = std::move(other.conn_);
+  }
+  return *this;
+}
+
+PooledConnection::~PooledConnection() { release(); }
+
+void PooledConnection::invalidate() noexcept {
+  if (conn_) conn_->mark_broken();
+}
+
+void PooledConnection::release() noexcept {
+  if (conn_ && pool_) pool_->give_back(std::move(conn_));
+}
+
+// ---------------------------------------------------------------- Pool
+
+Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings, spdlog::logger& log,
+           lifecycle::Readiness& readiness)
+    : ioc_(ioc),
+      connect_(std::move(connect)),
+      settings_(settings),
+      log_(log),
+      readiness_(readiness),
+      background_done_(ioc.get_executor()),
+      all_returned_(ioc.get_executor()),
+      reconnect_strand_(asio::make_strand(ioc)),
+      reconnect_timer_(reconnect_strand_) {
+  connect_.statement_timeout = settings_.statement_timeout;
+  connect_.connect_timeout = settings_.connect_timeout;
+  connect_.prepared_statements = settings_.prepared_statements;
+}
+
+Pool::~Pool() { blocking_.join(); }
+
+asio::awaitable<void> Pool::start() {
+  readiness_.add_check("database", true, [this]() { return check_health(); });
+  {
+    std::lock_guard lock(mutex_);
+    ++connecting_;
+  }
+  std::unique_ptr<Connection> first;
+  std::string failure;
+  try {
+    first = co_await open_connection();
+  } catch (const PgError& e) {
+    failure = e.what();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    --connecting_;
+    if (first) ++open_;
+  }
+  if (first) {
+    log_.info("database connected: server version {}, pool size {} + overflow {}", first->server_version(),
+              settings_.size, settings_.max_overflow);
+    give_back(std::move(first));
+    co_return;
+  }
+  if (settings_.fail_fast) {
+    co_await stop();  // a failed start leaves nothing running (the reconnect loop has begun)
+    throw PgError(errc::connect_failed, "database unavailable at start-up and DB_FAIL_FAST is set: " + failure);
+  }
+  log_.error("database unavailable at start-up: {}; serving not ready and reconnecting in the background", failure);
+}
+
+asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection() {
+  std::unique_ptr<Connection> conn;
+  std::optional<PgError> failure;
+  try {
+    conn = co_await Connection::connect(ioc_.get_executor(), connect_, log_);
+  } catch (const PgError& e) {
+    failure = e;
+  }
+  bool start_reconnect = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (conn) {
+      ++counters_.created_total;
+      if (!healthy_) health_checked_ = {};  // readiness follows at once
+      healthy_ = true;
+      last_error_.clear();
+    } else {
+      ++counters_.failed_total;
+      if (healthy_) {
+        health_checked_ = {};
+        log_.error("database connection failed: {}; reconnecting in the background", failure->what());
+      }
+      healthy_ = false;
+      last_error_ = failure->what();
+      start_reconnect = !closed_ && !reconnecting_;
+      if (start_reconnect) reconnecting_ = true;
+    }
+  }
+  if (start_reconnect) spawn_background(reconnect_strand_, reconnect_loop());
+  if (!conn) throw *failure;
+  server_version_.store(conn->server_version(), std::memory_order_relaxed);
+  co_return conn;
+}
+
+asio::awaitable<bool> Pool::validate(Connection& conn, Clock::time_point idle_since) {
+  if (!conn.healthy()) co_return false;
+  if (!settings_.pre_ping || Clock::now() - idle_since < settings_.pre_ping_after) co_return true;
+  bool alive = true;
+  try {
+    co_await conn.query("SELECT 1", {}, settings_.connect_timeout);
+  } catch (const PgError& e) {
+    alive = false;
+    log_.info("pre-ping failed on an idle connection: {}; discarding it", e.what());
+  }
+  if (!alive) conn.mark_broken();
+  co_return alive;
+}
+
+void Pool::record_wait(Clock::time_point started) {
+  double waited = std::chrono::duration<double>(Clock::now() - started).count();
+  std::lock_guard lock(mutex_);
+  ++counters_.acquired_total;
+  counters_.wait_seconds_total += waited;
+  counters_.wait_seconds_max = std::max(counters_.wait_seconds_max, waited);
+}
+
+asio::awaitable<PooledConnection> Pool::acquire() {
+  const auto started = Clock::now();
+  const auto deadline = started + settings_.acquire_timeout;
+  auto executor = co_await asio::this_coro::executor;
+  for (;;) {
+    std::unique_ptr<Connection> candidate;
+    Clock::time_point idle_since = Clock::now();
+    std::shared_ptr<Waiter> waiter;
+    bool connect_new = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) throw PgError(errc::pool_closed, "database pool is closed");
+      if (waiters_.empty() && !idle_.empty()) {
+        // LIFO: the most recently used connection is the least likely to be stale.
+        candidate = std::move(idle_.back().conn);
+        idle_since = idle_.back().since;
+        idle_.pop_back();
+      } else if (waiters_.empty() && open_ + connecting_ < max_open()) {
+        ++connecting_;
+        connect_new = true;
+      } else {
+        waiter = std::make_shared<Waiter>(executor);
+        waiters_.push_back(waiter);
+      }
+    }
+
+    if (waiter) {
+      asio::steady_timer timer(executor, deadline);
+      // Non-throwing tokens: whichever completes first wins; an error on the
+      // winner means our caller cancelled us. The mutex-guarded state below is
+      // the truth about whether a connection was handed over meanwhile.
+      auto woke = co_await (waiter->ready.async_receive(nothrow) || timer.async_wait(nothrow));
+      auto ec = woke.index() == 0 ? std::get<0>(std::get<0>(woke)) : std::get<0>(std::get<1>(woke));
+      bool cancelled = ec == asio::error::operation_aborted;
+      std::unique_ptr<Connection> unwanted;
+      bool closed = false, timed_out = false;
+      {
+        std::lock_guard lock(mutex_);
+        if (waiter->closed) {
+          closed = true;
+        } else if (waiter->served) {
+          if (cancelled && waiter->conn) {
+            unwanted = std::move(waiter->conn);
+          } else if (cancelled) {
+            --connecting_;  // the slot reserved for us goes to the next waiter
+            wake_for_free_slot_locked();
+          } else if (waiter->conn) {
+            candidate = std::move(waiter->conn);
+          } else {
+            connect_new = true;  // connecting_ was reserved by whoever woke us
+          }
+        } else {
+          waiters_.remove(waiter);
+          if (!cancelled) {
+            timed_out = true;
+            ++counters_.timeouts_total;
+          }
+        }
+      }
+      if (unwanted) give_back(std::move(unwanted));
+      if (closed) throw PgError(errc::pool_closed, "database pool is closed");
+      if (cancelled) throw PgError(errc::cancelled, "waiting for a database connection was cancelled");
+      if (timed_out)
+        throw PgError(errc::pool_timeout, "no database connection available within " +
+                                              std::to_string(ms(settings_.acquire_timeout)) + " ms (" +
+                                              std::to_string(max_open()) + " in use)");
+    }
+
+    if (connect_new) {
+      std::unique_ptr<Connection> conn;
+      std::optional<PgError> failure;
+      try {
+        conn = co_await open_connection();
+      } catch (const PgError& e) {
+        failure = e;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        --connecting_;
+        if (conn) {
+          ++open_;
+        } else {
+          // Let the next waiter try (and most likely fail fast, not time out).
+          wake_for_free_slot_locked();
+        }
+      }
+      if (!conn) throw *failure;
+      record_wait(started);
+      co_return PooledConnection(this, std::move(conn));
+    }
+
+    bool ok = co_await validate(*candidate, idle_since);
+    if (ok) {
+      record_wait(started);
+      co_return PooledConnection(this, std::move(candidate));
+    }
+    give_back(std::move(candidate));  // broken: counted and closed; then try again
+  }
+}
+
+void Pool::give_back(std::unique_ptr<Connection> conn) noexcept {
+  enum class Fate { keep, recover, discard } fate = Fate::keep;
+  const char* why = nullptr;
+  if (conn->broken()) {
+    fate = Fate::discard;
+    why = "broken";
+  } else if (conn->interrupted() || conn->needs_rollback() ||
+             conn->transaction_status() != Connection::TxStatus::idle) {
+    fate = Fate::recover;
+  } else if (Clock::now() - conn->created_at() > settings_.recycle) {
+    fate = Fate::discard;
+    why = "recycled";
+  }
+
+  std::unique_ptr<Connection> doomed;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_ && fate != Fate::discard) fate = Fate::discard;
+    switch (fate) {
+      case Fate::keep:
+        keep_locked(std::move(conn), doomed);
+        break;
+      case Fate::discard:
+        if (why != nullptr) ++counters_.invalidated_total;
+        doomed = std::move(conn);
+        closed_one_locked();
+        break;
+      case Fate::recover:
+        break;
+    }
+  }
+  if (why != nullptr && doomed) log_.debug("closed a {} connection", why);
+  doomed.reset();
+  if (fate == Fate::recover) spawn_background(ioc_.get_executor(), recover(std::move(conn)));
+}
+
+void Pool::keep_locked(std::unique_ptr<Connection> conn, std::unique_ptr<Connection>& doomed) {
+  if (!waiters_.empty()) {
+    auto next = waiters_.front();
+    waiters_.pop_front();
+    next->conn = std::move(conn);
+    next->served = true;
+    next->ready.try_send(boost::system::error_code{});
+    return;
+  }
+  if (open_ > settings_.size) {
+    // Overflow connections exist for bursts only: close them once idle.
+    doomed = std::move(conn);
+    closed_one_locked();
+    return;
+  }
+  idle_.push_back(Idle{std::move(conn), Clock::now()});
+}
+
+void Pool::closed_one_locked() {
+  --open_;
+  if (closed_) {
+    if (open_ == 0) all_returned_.set();
+    return;
+  }
+  wake_for_free_slot_locked();
+}
+
+void Pool::wake_for_free_slot_locked() {
+  // A slot is free: the first waiter may open a connection of its own.
+  if (!closed_ && !waiters_.empty() && open_ + connecting_ < max_open()) {
+    auto next = waiters_.front();
+    waiters_.pop_front();
+    next->served = true;
+    ++connecting_;
+    next->ready.try_send(boost::system::error_code{});
+  }
+}
+
+asio::awaitable<void> Pool::recover(std::unique_ptr<Connection> conn) {
+  bool ok = false;
+  try {
+    ok = co_await conn->recover(blocking_.get_executor(), kRecoveryBudget);
+  } catch (const std::exception& e) {
+    log_.warn("recovering an interrupted connection failed: {}", e.what());
+  }
+  if (!ok) {
+    log_.info("discarding a connection that could not be recovered after an interrupted query");
+    conn->mark_broken();
+  }
+  give_back(std::move(conn));
+}
+
+void Pool::spawn_background(asio::any_io_executor executor, asio::awaitable<void> task) {
+  {
+    std::lock_guard lock(mutex_);
+    ++background_;
+  }
+  asio::co_spawn(executor, std::move(task), [this](std::exception_ptr e) {
+    if (e) log_.error("a database pool background task ended with an exception");
+    bool last = false;
+    {
+      std::lock_guard lock(mutex_);
+      last = --background_ == 0 && closed_;
+    }
+    if (last) background_done_.set();
+  });
+}
+
+// Runs on reconnect_strand_ (the timer lives there) while the database is
+// unreachable: capped exponential backoff with jitter, so N replicas do not
+// reconnect in lockstep.
+asio::awaitable<void> Pool::reconnect_loop() {
+  std::minstd_rand rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  auto backoff = kFirstBackoff;
+  for (int attempt = 1;; ++attempt) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_ || healthy_) {
+        reconnecting_ = false;
+        co_return;
+      }
+    }
+    reconnect_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(backoff * jitter(rng)));
+    co_await reconnect_timer_.async_wait(nothrow);
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) {
+        reconnecting_ = false;
+        co_return;
+      }
+      ++connecting_;
+    }
+    std::unique_ptr<Connection> conn;
+    std::string failure;
+    try {
+      conn = co_await open_connection();
+    } catch (const PgError& e) {
+      failure = e.what();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      --connecting_;
+      if (conn) ++open_;
+    }
+    if (conn) {
+      log_.info("database connection restored after {} attempts", attempt);
+      give_back(std::move(conn));
+      continue;  // healthy now: the next turn ends the loop
+    }
+    if (attempt == 1 || attempt % 20 == 0)
+      log_.warn("database still unavailable after {} attempts: {}; retrying with backoff up to {} ms", attempt, failure,
+                ms(settings_.reconnect_backoff_max));
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, settings_.reconnect_backoff_max);
+  }
+}
+
+asio::awaitable<CheckResult> Pool::check_health() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!healthy_) co_return CheckResult::failed("Database connection failed");
+    if (Clock::now() - health_checked_ < settings_.health_cache) co_return health_cached_;
+    // Every connection busy means the database works; probing would only queue.
+    if (idle_.empty() && open_ + connecting_ >= max_open()) co_return CheckResult::ok();
+  }
+  CheckResult result = CheckResult::ok();
+  try {
+    auto conn = co_await acquire();
+    co_await conn->query("SELECT 1", {}, settings_.connect_timeout);
+  } catch (const PgError& e) {
+    result = CheckResult::failed("Database connection failed");
+    log_.warn("readiness check SELECT 1 failed: {}", e.what());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    health_checked_ = Clock::now();
+    health_cached_ = result;
+  }
+  co_return result;
+}
+
+PoolStats Pool::stats() const {
+  std::lock_guard lock(mutex_);
+  PoolStats s = counters_;
+  s.size = open_;
+  s.idle = idle_.size();
+  s.checked_out = open_ - idle_.size();
+  s.overflow = open_ > settings_.size ? open_ - settings_.size : 0;
+  s.connecting = connecting_;
+  s.waiting = waiters_.size();
+  s.max = max_open();
+  s.healthy = healthy_;
+  s.last_error = last_error_;
+  return s;
+}
+
+asio::awaitable<void> Pool::stop() {
+  std::deque<Idle> closing;
+  std::list<std::shared_ptr<Waiter>> failing;
+  std::size_t checked_out = 0;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    closing.swap(idle_);
+    open_ -= closing.size();
+    failing.swap(waiters_);
+    for (auto& w : failing) w->closed = true;
+    checked_out = open_;
+    if (open_ == 0) all_returned_.set();
+    if (background_ == 0) background_done_.set();
+  }
+  for (auto& w : failing) w->ready.try_send(boost::system::error_code{});
+  std::size_t closed_idle = closing.size();
+  closing.clear();
+  asio::post(reconnect_strand_, [this] { reconnect_timer_.cancel(); });
+  log_.info("database pool stopping: closed {} idle connections, waiting for {} in use", closed_idle, checked_out);
+
+  bool returned = co_await all_returned_.wait_for(kReturnWait);
+  if (!returned) log_.warn("{} database connections still in use after {} ms; abandoning them", stats().size, ms(kReturnWait));
+  bool joined = co_await background_done_.wait_for(kReturnWait + settings_.connect_timeout);
+  if (!joined) log_.warn("database pool background tasks did not finish in time");
+  auto s = stats();
+  log_.info("database pool stopped: {} created, {} failed, {} invalidated over its life", s.created_total,
+            s.failed_total, s.invalidated_total);
+}
+
+}  // namespace svc::pg

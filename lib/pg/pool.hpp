@@ -1,0 +1,153 @@
+#pragma once
+// A connection pool with the knobs of ARCHITECTURE.md: a fixed core plus
+// overflow under burst, FIFO-fair waiting with a deadline, pre-ping of idle
+// connections, recycling by age, discard of broken connections, background
+// reconnection with capped exponential backoff while the database is down.
+//
+// It is a lifecycle component (critical for readiness, but a down database
+// never stops the process unless fail_fast), and registers the "database"
+// readiness check. All shared state sits behind one small mutex.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "lib/lifecycle/async_event.hpp"
+#include "lib/lifecycle/component.hpp"
+#include "lib/lifecycle/readiness.hpp"
+#include "lib/pg/connection.hpp"
+#include "lib/pg/pool_settings.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace svc::pg {
+
+class Pool;
+
+// A checked-out connection; returns to its pool when destroyed.
+class PooledConnection {
+ public:
+  PooledConnection() = default;
+  PooledConnection(Pool* pool, std::unique_ptr<Connection> conn) noexcept;
+  PooledConnection(PooledConnection&& other) noexcept;
+  PooledConnection& operator=(PooledConnection&& other) noexcept;
+  ~PooledConnection();
+
+  Connection* operator->() const noexcept { return conn_.get(); }
+  Connection& operator*() const noexcept { return *conn_; }
+  explicit operator bool() const noexcept { return conn_ != nullptr; }
+  // Do not reuse: close it on release (e.g. the caller saw it misbehave).
+  void invalidate() noexcept;
+
+ private:
+  void release() noexcept;
+  Pool* pool_ = nullptr;
+  std::unique_ptr<Connection> conn_;
+};
+
+struct PoolStats {
+  std::size_t size = 0;          // open connections (idle + checked out)
+  std::size_t checked_out = 0;
+  std::size_t idle = 0;
+  std::size_t overflow = 0;      // open connections beyond the core size
+  std::size_t connecting = 0;
+  std::size_t waiting = 0;       // acquirers queued
+  std::size_t max = 0;           // size + max_overflow
+  std::uint64_t created_total = 0;
+  std::uint64_t failed_total = 0;       // connection attempts that failed
+  std::uint64_t invalidated_total = 0;  // connections discarded as broken/stale
+  std::uint64_t timeouts_total = 0;     // acquires that hit DB_POOL_TIMEOUT
+  std::uint64_t acquired_total = 0;
+  double wait_seconds_total = 0;        // time acquirers spent waiting
+  double wait_seconds_max = 0;
+  bool healthy = false;                 // last connect/ping succeeded
+  std::string last_error;               // last connect error (no secrets)
+};
+
+class Pool final : public lifecycle::Component {
+ public:
+  Pool(boost::asio::io_context& ioc, ConnectOptions connect, PoolSettings settings, spdlog::logger& log,
+       lifecycle::Readiness& readiness);
+  ~Pool() override;
+
+  std::string_view name() const override { return "postgres-pool"; }
+  // Opens the first connection. If the database is down: with fail_fast,
+  // throws after connect_timeout; otherwise logs, reports not ready, and keeps
+  // reconnecting in the background.
+  boost::asio::awaitable<void> start() override;
+  // Refuses new acquires, fails waiters, waits (bounded) for checked-out
+  // connections to come back, closes everything, joins background tasks.
+  boost::asio::awaitable<void> stop() override;
+
+  // Throws PgError(pool_timeout | pool_closed | connect_failed | cancelled).
+  boost::asio::awaitable<PooledConnection> acquire();
+
+  PoolStats stats() const;
+  // SELECT 1 through the pool, cached for health_cache.
+  boost::asio::awaitable<lifecycle::CheckResult> check_health();
+  int server_version() const noexcept { return server_version_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class PooledConnection;
+  struct Waiter;
+  struct Idle {
+    std::unique_ptr<Connection> conn;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  std::size_t max_open() const noexcept { return settings_.size + settings_.max_overflow; }
+  void give_back(std::unique_ptr<Connection> conn) noexcept;
+  // The *_locked helpers run with mutex_ held; connections they retire are
+  // moved to `doomed` so that PQfinish runs after the mutex is released.
+  void keep_locked(std::unique_ptr<Connection> conn, std::unique_ptr<Connection>& doomed);
+  void closed_one_locked();
+  void wake_for_free_slot_locked();
+  boost::asio::awaitable<std::unique_ptr<Connection>> open_connection();
+  boost::asio::awaitable<bool> validate(Connection& conn, std::chrono::steady_clock::time_point idle_since);
+  boost::asio::awaitable<void> recover(std::unique_ptr<Connection> conn);
+  boost::asio::awaitable<void> reconnect_loop();
+  void spawn_background(boost::asio::any_io_executor executor, boost::asio::awaitable<void> task);
+  void record_wait(std::chrono::steady_clock::time_point started);
+
+  boost::asio::io_context& ioc_;
+  ConnectOptions connect_;
+  PoolSettings settings_;
+  spdlog::logger& log_;
+  lifecycle::Readiness& readiness_;
+  boost::asio::thread_pool blocking_{1};  // PQcancel blocks: it never runs on an I/O thread
+
+  mutable std::mutex mutex_;  // guards everything below up to the atomics
+  std::deque<Idle> idle_;     // most recently used at the back (LIFO keeps few connections warm)
+  std::list<std::shared_ptr<Waiter>> waiters_;  // FIFO
+  std::size_t open_ = 0;        // idle + checked out + recovering
+  std::size_t connecting_ = 0;
+  bool closed_ = false;
+  bool healthy_ = false;
+  std::string last_error_;
+  std::size_t background_ = 0;  // running background tasks (recovery, reconnect)
+  PoolStats counters_;          // the *_total and wait fields only
+  std::chrono::steady_clock::time_point health_checked_{};
+  lifecycle::CheckResult health_cached_;
+
+  std::atomic<int> server_version_{0};
+  lifecycle::AsyncEvent background_done_;
+  lifecycle::AsyncEvent all_returned_;
+  boost::asio::strand<boost::asio::io_context::executor_type> reconnect_strand_;
+  boost::asio::steady_timer reconnect_timer_;  // reconnect_strand_ only
+  bool reconnecting_ = false;                  // mutex
+};
+
+}  // namespace svc::pg

@@ -1,0 +1,25 @@
+#pragma once
+// The pool's knobs, as a plain struct of named durations (Boost.MySQL's
+// pool_params style). lib/config fills it from DB_* variables and APP_ENV.
+
+#include <chrono>
+#include <cstddef>
+
+namespace svc::pg {
+
+struct PoolSettings {
+  std::size_t size = 10;          // DB_POOL_SIZE: connections kept
+  std::size_t max_overflow = 20;  // DB_MAX_OVERFLOW: extra under burst, closed when idle
+  std::chrono::milliseconds acquire_timeout{5'000};     // DB_POOL_TIMEOUT: then 503
+  bool pre_ping = true;                                 // DB_PRE_PING
+  std::chrono::milliseconds pre_ping_after{1'000};      // idle longer than this → ping first
+  std::chrono::milliseconds recycle{30 * 60 * 1'000};   // DB_POOL_RECYCLE: max lifetime
+  std::chrono::milliseconds connect_timeout{5'000};     // DB_CONNECT_TIMEOUT
+  std::chrono::milliseconds statement_timeout{0};       // DB_STATEMENT_TIMEOUT; 0 = server default
+  std::chrono::milliseconds reconnect_backoff_max{1'000};  // DB_RECONNECT_BACKOFF_MAX
+  std::chrono::milliseconds health_cache{1'000};        // /ready reuses a SELECT 1 this young
+  bool prepared_statements = true;  // DB_PREPARED_STATEMENTS=false for PgBouncer transaction mode
+  bool fail_fast = false;           // DB_FAIL_FAST: exit 1 if the database is down at start-up
+};
+
+}  // namespace svc::pg

@@ -1,0 +1,90 @@
+#include "lib/pg/schema_migrator.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "lib/pg/error.hpp"
+
+namespace svc::pg {
+
+namespace asio = boost::asio;
+using lifecycle::CheckResult;
+
+namespace {
+constexpr auto kRetryInterval = std::chrono::milliseconds(250);
+}
+
+SchemaMigrator::SchemaMigrator(asio::io_context& ioc, Pool& pool, std::span<const Migration> migrations,
+                               spdlog::logger& log, lifecycle::Readiness& readiness,
+                               std::function<void(std::string)> on_fatal)
+    : pool_(pool),
+      migrations_(migrations),
+      log_(log),
+      readiness_(readiness),
+      on_fatal_(std::move(on_fatal)),
+      strand_(asio::make_strand(ioc)),
+      timer_(strand_),
+      retry_done_(ioc.get_executor()) {}
+
+asio::awaitable<bool> SchemaMigrator::try_apply() {
+  std::optional<PgError> failure;
+  try {
+    auto conn = co_await pool_.acquire();
+    co_await apply_migrations(*conn, migrations_, log_);
+  } catch (const PgError& e) {
+    failure = e;
+  }
+  if (!failure) {
+    applied_.store(true);
+    co_return true;
+  }
+  if (failure->is_unavailable() || failure->code_value() == errc::timeout) co_return false;
+  throw *failure;  // a migration itself failed: fatal
+}
+
+asio::awaitable<void> SchemaMigrator::start() {
+  readiness_.add_check("schema", true, [this]() -> asio::awaitable<CheckResult> {
+    co_return applied() ? CheckResult::ok() : CheckResult::failed("Database schema not migrated yet");
+  });
+  bool done = co_await try_apply();
+  if (done) co_return;
+  log_.warn("schema migrations postponed: database unavailable; retrying in the background");
+  retrying_ = true;
+  asio::co_spawn(strand_, retry_loop(), [this](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log_.critical("schema migration failed: {}; stopping the service", ex.what());
+        on_fatal_(std::string("schema migration failed: ") + ex.what());
+      }
+    }
+    retry_done_.set();
+  });
+}
+
+asio::awaitable<void> SchemaMigrator::retry_loop() {
+  while (!stopping_.load()) {
+    timer_.expires_after(kRetryInterval);
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_.load()) co_return;
+    if (!pool_.stats().healthy) continue;  // the pool is reconnecting; don't pile on
+    bool done = co_await try_apply();
+    if (done) {
+      log_.info("schema migrations applied after the database came up");
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> SchemaMigrator::stop() {
+  stopping_.store(true);
+  if (!retrying_) co_return;
+  asio::post(strand_, [this] { timer_.cancel(); });
+  co_await retry_done_.wait();
+}
+
+}  // namespace svc::pg

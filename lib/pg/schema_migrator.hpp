@@ -1,0 +1,54 @@
+#pragma once
+// Applies the schema migrations at start-up as a lifecycle component (after
+// the pool). If the database is down at start-up, it keeps trying in the
+// background and the "schema" readiness check stays failed until the
+// migrations are in, so the service never reports ready on an old schema.
+
+#include <atomic>
+#include <functional>
+#include <span>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "lib/lifecycle/async_event.hpp"
+#include "lib/lifecycle/component.hpp"
+#include "lib/lifecycle/readiness.hpp"
+#include "lib/pg/migrations.hpp"
+#include "lib/pg/pool.hpp"
+
+namespace svc::pg {
+
+class SchemaMigrator final : public lifecycle::Component {
+ public:
+  // `on_fatal` is called (once) if a migration fails later in the background,
+  // e.g. to stop the process: serving on a half-migrated schema is worse.
+  SchemaMigrator(boost::asio::io_context& ioc, Pool& pool, std::span<const Migration> migrations,
+                 spdlog::logger& log, lifecycle::Readiness& readiness, std::function<void(std::string)> on_fatal);
+
+  std::string_view name() const override { return "schema-migrations"; }
+  boost::asio::awaitable<void> start() override;
+  boost::asio::awaitable<void> stop() override;
+  bool applied() const noexcept { return applied_.load(); }
+
+ private:
+  // True when done; false if the database was unavailable (retry later).
+  boost::asio::awaitable<bool> try_apply();
+  boost::asio::awaitable<void> retry_loop();
+
+  Pool& pool_;
+  std::span<const Migration> migrations_;
+  spdlog::logger& log_;
+  lifecycle::Readiness& readiness_;
+  std::function<void(std::string)> on_fatal_;
+  std::atomic<bool> applied_{false};
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer timer_;  // strand_ only
+  std::atomic<bool> stopping_{false};
+  bool retrying_ = false;
+  lifecycle::AsyncEvent retry_done_;
+};
+
+}  // namespace svc::pg

@@ -1,0 +1,291 @@
+// lib/pg's Connection and Transaction against the real cluster.
+#include <doctest/doctest.h>
+
+#include <limits>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "lib/pg/error.hpp"
+#include "lib/pg/transaction.hpp"
+#include "tests/integration/pg_harness.hpp"
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+using svc::pg::Connection;
+using svc::pg::Params;
+using svc::pg::PgError;
+using svc::pg::errc;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+auto connect(asio::io_context& ioc, const svc::pg::ConnectOptions& o) {
+  static auto log = pgtest::logger();
+  return Connection::connect(ioc.get_executor(), o, *log);
+}
+
+// The PgError an operation throws, if any (keeps co_await out of CHECK macros).
+template <typename T>
+asio::awaitable<std::optional<PgError>> error_of(asio::awaitable<T> op) {
+  std::optional<PgError> error;
+  try {
+    co_await std::move(op);
+  } catch (const PgError& e) {
+    error = e;
+  }
+  co_return error;
+}
+
+// A table of this test's own, dropped by the caller via libpqxx.
+std::string unique_table(const std::string& tag) {
+  return "t_" + tag + "_" + std::to_string(::getpid());
+}
+
+}  // namespace
+
+TEST_CASE("parameters of every supported type round-trip, prepared and unnamed") {
+  for (bool prepared : {true, false}) {
+    CAPTURE(prepared);
+    pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+      auto o = pgtest::options("types");
+      o.prepared_statements = prepared;
+      auto c = co_await connect(ioc, o);
+      auto ts = std::chrono::sys_time<std::chrono::microseconds>(std::chrono::microseconds(1'795'000'000'123'456LL));
+      auto r = co_await c->query(
+          "SELECT $1::int4, $2::int8, $3::float8, $4::bool, $5::text, $6::numeric(20,8), $7::timestamptz, $8::int4, "
+          "$9::text",
+          Params(std::int32_t{-42}, std::numeric_limits<std::int64_t>::max(), 0.1, true,
+                 std::string("é \"quoted\" 'single' \\ ; DROP TABLE x"), "1234.5", ts, std::nullopt,
+                 std::optional<std::string>{}));
+      REQUIRE(r.rows() == 1);
+      CHECK(r.int32(0, 0) == -42);
+      CHECK(r.int64(0, 1) == std::numeric_limits<std::int64_t>::max());
+      CHECK(r.float64(0, 2) == 0.1);
+      CHECK(r.boolean(0, 3));
+      CHECK(r.text(0, 4) == "é \"quoted\" 'single' \\ ; DROP TABLE x");
+      CHECK(r.numeric(0, 5) == "1234.50000000");
+      CHECK(r.timestamp(0, 6) == ts);
+      CHECK(svc::pg::format_timestamp(r.timestamp(0, 6)) == "2026-11-18T11:06:40.123456Z");
+      CHECK(r.is_null(0, 7));
+      CHECK(r.is_null(0, 8));
+      CHECK_THROWS_AS(r.int32(0, 7), PgError);  // NULL is not an int
+      CHECK_THROWS_AS(r.int32(0, 4), PgError);  // text is not an int
+      // The same statement again uses the cached prepared statement.
+      auto again = co_await c->query("SELECT $1::int4 + 1", Params(std::int32_t{1}));
+      auto again2 = co_await c->query("SELECT $1::int4 + 1", Params(std::int32_t{2}));
+      CHECK(again.int32(0, 0) == 2);
+      CHECK(again2.int32(0, 0) == 3);
+    });
+  }
+}
+
+TEST_CASE("server errors carry SQLSTATE, message and detail; the connection stays usable") {
+  auto table = unique_table("uniq");
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await connect(ioc, pgtest::options("errors"));
+    std::optional<PgError> div, syntax, dup;
+    try {
+      co_await c->query("SELECT 1 / $1::int", Params(std::int32_t{0}));
+    } catch (const PgError& e) {
+      div = e;
+    }
+    try {
+      co_await c->query("SELEC nonsense");
+    } catch (const PgError& e) {
+      syntax = e;
+    }
+    co_await c->execute("DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " (k int PRIMARY KEY)");
+    co_await c->query("INSERT INTO " + table + " VALUES ($1)", Params(std::int32_t{1}));
+    try {
+      co_await c->query("INSERT INTO " + table + " VALUES ($1)", Params(std::int32_t{1}));
+    } catch (const PgError& e) {
+      dup = e;
+    }
+    REQUIRE(div);
+    CHECK(div->sqlstate() == "22012");
+    CHECK(div->code_value() == errc::query_failed);
+    CHECK(std::string(div->what()) == "division by zero");
+    REQUIRE(syntax);
+    CHECK(syntax->sqlstate() == "42601");
+    REQUIRE(dup);
+    CHECK(dup->is_unique_violation());
+    CHECK(dup->detail().find("already exists") != std::string::npos);
+    CHECK_FALSE(dup->is_unavailable());
+    auto ok = co_await c->query("SELECT 7");
+    CHECK(ok.int32(0, 0) == 7);
+    CHECK(c->healthy());
+    co_await c->execute("DROP TABLE " + table);
+  });
+}
+
+TEST_CASE("a pipeline of 100 statements runs in one round trip; an error stops it and the connection recovers") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await connect(ioc, pgtest::options("pipeline"));
+    std::vector<svc::pg::Statement> statements;
+    for (std::int32_t i = 0; i < 100; ++i) statements.push_back({"SELECT $1::int4 * 2", Params(i)});
+    auto results = co_await c->pipeline(statements);
+    REQUIRE(results.size() == 100);
+    for (std::int32_t i = 0; i < 100; ++i) CHECK(results[static_cast<std::size_t>(i)].int32(0, 0) == i * 2);
+
+    std::vector<svc::pg::Statement> failing{{"SELECT 1", {}}, {"SELECT 1 / 0", {}}, {"SELECT 3", {}}};
+    std::optional<PgError> error;
+    try {
+      co_await c->pipeline(failing);
+    } catch (const PgError& e) {
+      error = e;
+    }
+    REQUIRE(error);
+    CHECK(error->sqlstate() == "22012");
+    auto after = co_await c->query("SELECT 5");
+    CHECK(after.int32(0, 0) == 5);
+  });
+}
+
+TEST_CASE("a query past its deadline is cancelled on the server within 1 s and the connection recovers") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    asio::thread_pool blocking(1);
+    auto o = pgtest::options("cancel");
+    auto c = co_await connect(ioc, o);
+    int pid = c->backend_pid();
+    auto t0 = Clock::now();
+    std::optional<PgError> error;
+    try {
+      co_await c->query("SELECT pg_sleep(10)", {}, 300ms);
+    } catch (const PgError& e) {
+      error = e;
+    }
+    auto waited = Clock::now() - t0;
+    REQUIRE(error);
+    CHECK(error->code_value() == errc::timeout);
+    CHECK(waited < 1s);
+    CHECK(c->interrupted());
+    auto failed1 = co_await error_of(c->query("SELECT 1"));
+    CHECK(failed1.has_value());  // unusable until recovered
+
+    bool recovered = co_await c->recover(blocking.get_executor(), 2s);
+    CHECK(recovered);
+    auto r = co_await c->query("SELECT 1");
+    CHECK(r.int32(0, 0) == 1);
+    CHECK(c->backend_pid() == pid);  // the same backend: cancelled, not replaced
+    // The server no longer runs pg_sleep for us.
+    CHECK(pgtest::oracle_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                o.application_name + "' AND query LIKE '%pg_sleep%' AND state = 'active'") == "0");
+    blocking.join();
+  });
+}
+
+TEST_CASE("cancelling the awaiting coroutine interrupts the query; recovery also rolls back its transaction") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    asio::thread_pool blocking(1);
+    auto c = co_await connect(ioc, pgtest::options("cancel2"));
+    co_await c->execute("BEGIN");
+    asio::steady_timer timer(ioc, 200ms);
+    auto t0 = Clock::now();
+    auto winner = co_await (c->query("SELECT pg_sleep(10)") || timer.async_wait(asio::use_awaitable));
+    CHECK(winner.index() == 1);
+    CHECK(Clock::now() - t0 < 1s);
+    CHECK(c->interrupted());
+    bool recovered = co_await c->recover(blocking.get_executor(), 2s);
+    CHECK(recovered);
+    CHECK(c->transaction_status() == Connection::TxStatus::idle);
+    blocking.join();
+  });
+}
+
+TEST_CASE("statement_timeout from the connect options is enforced by the server") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto o = pgtest::options("stmt-timeout");
+    o.statement_timeout = 100ms;
+    auto c = co_await connect(ioc, o);
+    std::optional<PgError> error;
+    try {
+      co_await c->query("SELECT pg_sleep(5)");
+    } catch (const PgError& e) {
+      error = e;
+    }
+    REQUIRE(error);
+    CHECK(error->sqlstate() == "57014");  // query_canceled
+    auto r = co_await c->query("SHOW statement_timeout");
+    CHECK(r.text(0, 0) == "100ms");
+  });
+}
+
+TEST_CASE("transactions: dropped without commit leaves no row; commit keeps it; a failure poisons until rollback") {
+  auto table = unique_table("tx");
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await connect(ioc, pgtest::options("tx"));
+    co_await c->execute("DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " (k int PRIMARY KEY)");
+    {
+      auto tx = co_await svc::pg::Transaction::begin(*c);
+      co_await tx.query("INSERT INTO " + table + " VALUES (1)");
+    }  // dropped: no commit
+    CHECK(c->needs_rollback());
+    auto count = co_await c->query("SELECT count(*) FROM " + table);  // rolls back first
+    CHECK(count.int64(0, 0) == 0);
+
+    {
+      auto tx = co_await svc::pg::Transaction::begin(*c);
+      co_await tx.query("INSERT INTO " + table + " VALUES (2)");
+      co_await tx.commit();
+    }
+    {
+      auto tx = co_await svc::pg::Transaction::begin(*c);
+      co_await tx.query("INSERT INTO " + table + " VALUES (3)");
+      auto failed2 = co_await error_of(tx.query("INSERT INTO " + table + " VALUES (2)"));
+      CHECK(failed2.has_value());  // duplicate
+      CHECK(tx.poisoned());
+      std::optional<PgError> poisoned;
+      try {
+        co_await tx.query("SELECT 1");
+      } catch (const PgError& e) {
+        poisoned = e;
+      }
+      REQUIRE(poisoned);
+      CHECK(poisoned->sqlstate() == "25P02");
+      auto failed3 = co_await error_of(tx.commit());
+      CHECK(failed3.has_value());  // commit of a poisoned transaction rolls back
+    }
+    CHECK(c->transaction_status() == Connection::TxStatus::idle);
+  });
+  // The oracle sees exactly the committed row.
+  CHECK(pgtest::oracle_scalar("SELECT string_agg(k::text, ',' ORDER BY k) FROM " + table) == "2");
+  pgtest::oracle_exec("DROP TABLE " + table);
+}
+
+TEST_CASE("connect failures are errors with a reason and no password") {
+  auto o = pgtest::options("badauth");
+  auto url = pgtest::database_url();
+  o.conninfo += " password='definitely-wrong-pw'";
+  std::optional<PgError> error;
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    try {
+      co_await connect(ioc, o);
+    } catch (const PgError& e) {
+      error = e;
+    }
+  });
+  REQUIRE(error);
+  CHECK(error->code_value() == errc::connect_failed);
+  CHECK(std::string(error->what()).find("password authentication failed") != std::string::npos);
+  CHECK(std::string(error->what()).find("definitely-wrong-pw") == std::string::npos);
+  CHECK(error->is_unavailable());
+}
+
+TEST_CASE("connecting to a port where nothing listens fails fast") {
+  auto o = pgtest::options("refused");
+  o.conninfo = "host=127.0.0.1 port=1 user=x dbname=x";
+  std::optional<PgError> refused;
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    try {
+      co_await connect(ioc, o);
+    } catch (const PgError& e) {
+      refused = e;
+    }
+  });
+  REQUIRE(refused);
+  CHECK(refused->code_value() == errc::connect_failed);
+}

@@ -1,0 +1,292 @@
+// lib/pg's Pool against the real cluster: exhaustion, fairness, pre-ping,
+// recycle, overflow, stats vs pg_stat_activity, stop.
+#include <doctest/doctest.h>
+
+#include <mutex>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "lib/lifecycle/readiness.hpp"
+#include "lib/pg/error.hpp"
+#include "lib/pg/pool.hpp"
+#include "tests/integration/pg_harness.hpp"
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+using svc::pg::errc;
+using svc::pg::PgError;
+using svc::pg::Pool;
+using svc::pg::PoolSettings;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct PoolFixture {
+  PoolFixture(asio::io_context& ioc, PoolSettings settings, const std::string& tag)
+      : options(pgtest::options(tag)), log(pgtest::logger()), pool(ioc, options, settings, *log, readiness) {}
+  svc::pg::ConnectOptions options;
+  std::shared_ptr<spdlog::logger> log;
+  svc::lifecycle::Readiness readiness;
+  Pool pool;
+};
+
+asio::awaitable<void> pause(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+// Waits until the oracle sees `expected` backends (the server notices a
+// closed connection asynchronously), bounded by a deadline.
+int backends_eventually(const std::string& app, int expected) {
+  auto deadline = Clock::now() + 5s;
+  int n = pgtest::backends(app);
+  while (n != expected && Clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    n = pgtest::backends(app);
+  }
+  return n;
+}
+
+PoolSettings small_pool(std::size_t size, std::size_t overflow) {
+  PoolSettings s;
+  s.size = size;
+  s.max_overflow = overflow;
+  s.acquire_timeout = 500ms;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("an exhausted pool fails the next acquire with pool_timeout after DB_POOL_TIMEOUT, not a hang") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolFixture f(ioc, small_pool(1, 1), "exhaust");
+    co_await f.pool.start();
+    auto a = co_await f.pool.acquire();
+    auto b = co_await f.pool.acquire();
+    auto t0 = Clock::now();
+    std::optional<PgError> error;
+    try {
+      co_await f.pool.acquire();
+    } catch (const PgError& e) {
+      error = e;
+    }
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    REQUIRE(error);
+    CHECK(error->code_value() == errc::pool_timeout);
+    CHECK(error->is_unavailable());
+    CHECK(waited >= 400ms);  // 500 ms ± 20%
+    CHECK(waited <= 600ms);
+    auto stats = f.pool.stats();
+    CHECK(stats.timeouts_total == 1);
+    CHECK(stats.checked_out == 2);
+    CHECK(stats.overflow == 1);
+    a = svc::pg::PooledConnection();
+    b = svc::pg::PooledConnection();
+    co_await f.pool.stop();
+  });
+}
+
+TEST_CASE("waiters are served first come, first served") {
+  std::vector<int> order;
+  std::mutex order_mutex;
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolSettings s = small_pool(1, 0);
+    s.acquire_timeout = 5s;
+    PoolFixture f(ioc, s, "fifo");
+    co_await f.pool.start();
+    auto held = co_await f.pool.acquire();
+    int finished = 0;
+    asio::steady_timer all_done(ioc, Clock::time_point::max());
+    for (int i = 0; i < 5; ++i) {
+      // Each waiter queues in turn: wait until the pool has counted it.
+      asio::co_spawn(
+          ioc,
+          [&, i]() -> asio::awaitable<void> {
+            auto c = co_await f.pool.acquire();
+            {
+              std::lock_guard lock(order_mutex);
+              order.push_back(i);
+            }
+            co_await c->query("SELECT 1");
+          },
+          [&](std::exception_ptr) {
+            if (++finished == 5) all_done.cancel();
+          });
+      while (f.pool.stats().waiting < static_cast<std::size_t>(i + 1)) co_await pause(1ms);
+    }
+    held = svc::pg::PooledConnection();  // release: the queue drains in order
+    co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await f.pool.stop();
+  }, 1);
+  CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("pre-ping replaces a connection killed with pg_terminate_backend") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolSettings s = small_pool(1, 0);
+    s.pre_ping_after = 10ms;
+    PoolFixture f(ioc, s, "preping");
+    co_await f.pool.start();
+    int old_pid = 0;
+    {
+      auto c = co_await f.pool.acquire();
+      old_pid = c->backend_pid();
+    }
+    CHECK(pgtest::terminate_backends(f.options.application_name) == 1);
+    co_await pause(50ms);  // idle longer than pre_ping_after
+    auto c = co_await f.pool.acquire();
+    auto r = co_await c->query("SELECT pg_backend_pid()");
+    CHECK(r.int32(0, 0) != old_pid);
+    auto stats = f.pool.stats();
+    CHECK(stats.invalidated_total == 1);
+    CHECK(stats.created_total == 2);
+    c = svc::pg::PooledConnection();
+    co_await f.pool.stop();
+  });
+}
+
+TEST_CASE("connections older than DB_POOL_RECYCLE are replaced when returned") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolSettings s = small_pool(1, 0);
+    s.recycle = 50ms;
+    PoolFixture f(ioc, s, "recycle");
+    co_await f.pool.start();
+    int first_pid = 0;
+    {
+      auto c = co_await f.pool.acquire();
+      first_pid = c->backend_pid();
+      co_await pause(80ms);
+    }  // returned past its lifetime: closed
+    CHECK(f.pool.stats().size == 0);
+    auto c = co_await f.pool.acquire();
+    CHECK(c->backend_pid() != first_pid);
+    c = svc::pg::PooledConnection();
+    co_await f.pool.stop();
+  });
+}
+
+TEST_CASE("overflow connections close once idle; pool stats match pg_stat_activity; stop closes everything") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolFixture f(ioc, small_pool(2, 3), "overflow");
+    const auto& app = f.options.application_name;
+    co_await f.pool.start();
+    {
+      std::vector<svc::pg::PooledConnection> held;
+      for (int i = 0; i < 5; ++i) held.push_back(co_await f.pool.acquire());
+      auto s = f.pool.stats();
+      CHECK(s.size == 5);
+      CHECK(s.overflow == 3);
+      CHECK(s.checked_out == 5);
+      CHECK(backends_eventually(app, 5) == 5);
+    }
+    auto s = f.pool.stats();
+    CHECK(s.size == 2);
+    CHECK(s.idle == 2);
+    CHECK(s.overflow == 0);
+    CHECK(backends_eventually(app, 2) == 2);
+    co_await f.pool.stop();
+    CHECK(f.pool.stats().size == 0);
+    CHECK(backends_eventually(app, 0) == 0);
+    std::optional<PgError> closed;
+    try {
+      co_await f.pool.acquire();
+    } catch (const PgError& e) {
+      closed = e;
+    }
+    REQUIRE(closed);
+    CHECK(closed->code_value() == errc::pool_closed);
+  });
+}
+
+TEST_CASE("a cancelled query's connection is recovered by the pool, not returned in an unknown state") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolFixture f(ioc, small_pool(1, 0), "recover");
+    co_await f.pool.start();
+    int pid = 0;
+    {
+      auto c = co_await f.pool.acquire();
+      pid = c->backend_pid();
+      co_await c->execute("BEGIN");
+      asio::steady_timer timer(ioc, 100ms);
+      co_await (c->query("SELECT pg_sleep(10)") || timer.async_wait(asio::use_awaitable));
+      CHECK(c->interrupted());
+    }
+    // The next acquire waits for recovery (pool size 1) and gets a clean connection.
+    auto t0 = Clock::now();
+    auto c = co_await f.pool.acquire();
+    CHECK(Clock::now() - t0 < 1s);
+    CHECK(c->backend_pid() == pid);
+    CHECK(c->transaction_status() == svc::pg::Connection::TxStatus::idle);
+    auto r = co_await c->query("SELECT 1");
+    CHECK(r.int32(0, 0) == 1);
+    CHECK(f.pool.stats().invalidated_total == 0);
+    c = svc::pg::PooledConnection();
+    co_await f.pool.stop();
+  });
+}
+
+TEST_CASE("a cancelled acquire leaves the pool usable and its slot to the next caller") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolSettings s = small_pool(1, 0);
+    s.acquire_timeout = 5s;
+    PoolFixture f(ioc, s, "cancel-acquire");
+    co_await f.pool.start();
+    {
+      auto held = co_await f.pool.acquire();
+      asio::steady_timer timer(ioc, 50ms);
+      auto which = co_await (f.pool.acquire() || timer.async_wait(asio::use_awaitable));
+      CHECK(which.index() == 1);
+      CHECK(f.pool.stats().waiting == 0);
+    }
+    auto c = co_await f.pool.acquire();
+    CHECK(c->healthy());
+    c = svc::pg::PooledConnection();
+    co_await f.pool.stop();
+  });
+}
+
+TEST_CASE("with the database down: start succeeds unless fail_fast, readiness fails, acquire fails fast") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolSettings s = small_pool(1, 0);
+    s.connect_timeout = 1s;
+    auto log = pgtest::logger();
+    svc::lifecycle::Readiness readiness;
+    svc::pg::ConnectOptions o;
+    o.conninfo = "host=127.0.0.1 port=1 user=nobody dbname=none";
+    Pool pool(ioc, o, s, *log, readiness);
+    co_await pool.start();  // does not throw
+    auto health = co_await pool.check_health();
+    CHECK(health.status == svc::lifecycle::CheckResult::Status::failed);
+    CHECK(health.detail == "Database connection failed");
+    auto t0 = Clock::now();
+    std::optional<PgError> error;
+    try {
+      co_await pool.acquire();
+    } catch (const PgError& e) {
+      error = e;
+    }
+    REQUIRE(error);
+    CHECK(error->code_value() == errc::connect_failed);
+    CHECK(Clock::now() - t0 < 500ms);
+    CHECK(pool.stats().failed_total >= 2);
+    co_await pool.stop();
+
+    s.fail_fast = true;
+    Pool strict(ioc, o, s, *log, readiness);
+    std::optional<PgError> fatal;
+    try {
+      co_await strict.start();
+    } catch (const PgError& e) {
+      fatal = e;
+    }
+    REQUIRE(fatal);
+    CHECK(std::string(fatal->what()).find("DB_FAIL_FAST") != std::string::npos);
+    co_await strict.stop();
+  });
+}
