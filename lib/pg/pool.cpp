@@ -96,18 +96,8 @@ asio::awaitable<void> Pool::start() {
     std::lock_guard lock(mutex_);
     ++connecting_;
   }
-  std::unique_ptr<Connection> first;
-  std::string failure;
-  try {
-    first = co_await open_connection();
-  } catch (const PgError& e) {
-    failure = e.what();
-  }
-  {
-    std::lock_guard lock(mutex_);
-    --connecting_;
-    if (first) ++open_;
-  }
+  auto [first, error] = co_await open_reserved();
+  std::string failure = error ? error->what() : "";
   if (first) {
     log_.info("database connected: server version {}, pool size {} + overflow {}", first->server_version(),
               settings_.size, settings_.max_overflow);
@@ -153,6 +143,26 @@ asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection() {
   if (!conn) throw *failure;
   server_version_.store(conn->server_version(), std::memory_order_relaxed);
   co_return conn;
+}
+
+// The caller has reserved a slot (connecting_ + 1): the slot becomes an open
+// connection, or is freed for the next waiter (who will most likely fail fast
+// too, instead of timing out).
+asio::awaitable<Pool::Opened> Pool::open_reserved() {
+  Opened result;
+  try {
+    result.conn = co_await open_connection();
+  } catch (const PgError& e) {
+    result.error = e;
+  }
+  std::lock_guard lock(mutex_);
+  --connecting_;
+  if (result.conn) {
+    ++open_;
+  } else {
+    wake_for_free_slot_locked();
+  }
+  co_return result;
 }
 
 asio::awaitable<bool> Pool::validate(Connection& conn, Clock::time_point idle_since) {
@@ -246,23 +256,7 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     }
 
     if (connect_new) {
-      std::unique_ptr<Connection> conn;
-      std::optional<PgError> failure;
-      try {
-        conn = co_await open_connection();
-      } catch (const PgError& e) {
-        failure = e;
-      }
-      {
-        std::lock_guard lock(mutex_);
-        --connecting_;
-        if (conn) {
-          ++open_;
-        } else {
-          // Let the next waiter try (and most likely fail fast, not time out).
-          wake_for_free_slot_locked();
-        }
-      }
+      auto [conn, failure] = co_await open_reserved();
       if (!conn) throw *failure;
       record_wait(started);
       co_return PooledConnection(this, std::move(conn));
@@ -406,25 +400,15 @@ asio::awaitable<void> Pool::reconnect_loop() {
       }
       ++connecting_;
     }
-    std::unique_ptr<Connection> conn;
-    std::string failure;
-    try {
-      conn = co_await open_connection();
-    } catch (const PgError& e) {
-      failure = e.what();
-    }
-    {
-      std::lock_guard lock(mutex_);
-      --connecting_;
-      if (conn) ++open_;
-    }
+    auto [conn, failure] = co_await open_reserved();
     if (conn) {
       log_.info("database connection restored after {} attempts", attempt);
       give_back(std::move(conn));
       continue;  // healthy now: the next turn ends the loop
     }
     if (attempt == 1 || attempt % 20 == 0)
-      log_.warn("database still unavailable after {} attempts: {}; retrying with backoff up to {} ms", attempt, failure,
+      log_.warn("database still unavailable after {} attempts: {}; retrying with backoff up to {} ms", attempt,
+                failure->what(),
                 ms(settings_.reconnect_backoff_max));
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, settings_.reconnect_backoff_max);
   }

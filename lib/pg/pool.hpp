@@ -15,6 +15,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -27,6 +28,7 @@
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/connection.hpp"
+#include "lib/pg/error.hpp"
 #include "lib/pg/pool_settings.hpp"
 
 namespace spdlog {
@@ -116,6 +118,11 @@ class Pool final : public lifecycle::Component {
   void closed_one_locked();
   void wake_for_free_slot_locked();
   boost::asio::awaitable<std::unique_ptr<Connection>> open_connection();
+  struct Opened {
+    std::unique_ptr<Connection> conn;
+    std::optional<PgError> error;
+  };
+  boost::asio::awaitable<Opened> open_reserved();
   boost::asio::awaitable<bool> validate(Connection& conn, std::chrono::steady_clock::time_point idle_since);
   boost::asio::awaitable<void> recover(std::unique_ptr<Connection> conn);
   boost::asio::awaitable<void> reconnect_loop();

@@ -22,15 +22,21 @@ Transaction::~Transaction() {
   if (open_) conn_->mark_needs_rollback();
 }
 
-asio::awaitable<Result> Transaction::query(std::string_view sql, const Params& params) {
+void Transaction::check_usable() const {
   if (!open_) throw PgError(errc::protocol, "transaction already finished");
   if (poisoned_)
     throw PgError(errc::query_failed, "current transaction is aborted, commands ignored until end of transaction block",
                   "25P02");
+}
+
+// Runs one statement (or pipeline) of the transaction; a failure poisons it.
+template <typename T>
+asio::awaitable<T> Transaction::guarded(asio::awaitable<T> op) {
+  check_usable();
   std::optional<PgError> failure;
-  Result r;
+  T result{};
   try {
-    r = co_await conn_->query(sql, params);
+    result = co_await std::move(op);
   } catch (const PgError& e) {
     failure = e;
   }
@@ -38,26 +44,15 @@ asio::awaitable<Result> Transaction::query(std::string_view sql, const Params& p
     poisoned_ = true;
     throw *failure;
   }
-  co_return r;
+  co_return result;
+}
+
+asio::awaitable<Result> Transaction::query(std::string_view sql, const Params& params) {
+  return guarded(conn_->query(sql, params));
 }
 
 asio::awaitable<std::vector<Result>> Transaction::pipeline(const std::vector<Statement>& statements) {
-  if (!open_) throw PgError(errc::protocol, "transaction already finished");
-  if (poisoned_)
-    throw PgError(errc::query_failed, "current transaction is aborted, commands ignored until end of transaction block",
-                  "25P02");
-  std::optional<PgError> failure;
-  std::vector<Result> r;
-  try {
-    r = co_await conn_->pipeline(statements);
-  } catch (const PgError& e) {
-    failure = e;
-  }
-  if (failure) {
-    poisoned_ = true;
-    throw *failure;
-  }
-  co_return r;
+  return guarded(conn_->pipeline(statements));
 }
 
 asio::awaitable<void> Transaction::commit() {

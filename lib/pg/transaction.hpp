@@ -28,6 +28,9 @@ class Transaction {
 
  private:
   explicit Transaction(Connection& conn) noexcept : conn_(&conn) {}
+  void check_usable() const;
+  template <typename T>
+  boost::asio::awaitable<T> guarded(boost::asio::awaitable<T> op);
   Connection* conn_;
   bool open_ = true;
   bool poisoned_ = false;
