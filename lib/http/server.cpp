@@ -106,6 +106,7 @@ asio::awaitable<void> Server::start() {
     bound_port = acceptor_.local_endpoint().port();
   });
   log_.info("listening on http://{}:{}", settings_.host, bound_port);
+  accept_loop_started_ = true;
   asio::co_spawn(control_, accept_loop(), [this](std::exception_ptr e) {
     if (e) log_.critical("accept loop ended with an exception; no new connections will be accepted");
     accept_loop_done_.set();
@@ -333,7 +334,7 @@ asio::awaitable<void> Server::stop() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });
-  co_await accept_loop_done_.wait();
+  if (accept_loop_started_) co_await accept_loop_done_.wait();
 
   std::size_t open = 0, in_flight = 0;
   {

@@ -86,6 +86,7 @@ class Server final : public lifecycle::Component {
   boost::asio::strand<boost::asio::io_context::executor_type> control_;  // acceptor lives here
   boost::asio::ip::tcp::acceptor acceptor_;
   lifecycle::AsyncEvent accept_loop_done_;
+  bool accept_loop_started_ = false;  // stop() may follow a start() cancelled before it
   lifecycle::AsyncEvent sessions_done_;
 
   std::atomic<bool> closing_{false};  // from stop(): every response says Connection: close

@@ -21,7 +21,9 @@ class Component {
   // Throws to report failure, and then leaves nothing running: stop() is
   // only called for components whose start() succeeded.
   virtual boost::asio::awaitable<void> start() = 0;
-  // Cancels and awaits everything start() began. Must not throw.
+  // Cancels and awaits everything start() began. Must not throw. Also called
+  // after a start() that a signal cancelled midway (terminal cancellation of
+  // its awaits), so it must cope with a partial start.
   virtual boost::asio::awaitable<void> stop() = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -41,30 +42,24 @@ void Lifecycle::request_stop(std::string reason, int exit_code) {
 
 asio::awaitable<int> Lifecycle::run() {
   log_.info("starting: {} components", components_.size());
-  for (Component* c : components_) {
-    auto t0 = Clock::now();
-    std::string failure;
-    try {
-      co_await c->start();
-    } catch (const std::exception& e) {
-      failure = e.what();
-      if (failure.empty()) failure = "unknown error";
-    }
-    if (failure.empty()) {
-      started_.push_back(c);
-      log_.info("component {} started in {} ms", c->name(), elapsed_ms(t0));
-      continue;
-    }
-    if (c->criticality() == Criticality::critical) {
-      log_.critical("component {} failed to start: {}; stopping the {} started components and exiting", c->name(),
-                    failure, started_.size());
-      co_await stop_started();
-      co_return 1;
-    }
-    log_.warn("optional component {} failed to start: {}; serving on with it degraded", c->name(), failure);
-    readiness_.add_check(std::string(c->name()), false, [failure]() -> asio::awaitable<CheckResult> {
-      co_return CheckResult::degraded("failed to start: " + failure);
-    });
+  // A signal during start-up (a database that never answers, a migration lock
+  // held elsewhere) abandons it instead of waiting: the component starting is
+  // cancelled and stopped along with those already started.
+  auto outcome = co_await (start_all() || signals_.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (outcome.index() == 1) {
+    readiness_.set_phase(Phase::stopping);
+    if (starting_ != nullptr) started_.push_back(starting_);  // stop() after a cancelled start() is allowed
+    starting_ = nullptr;
+    int signo = std::get<1>(std::get<1>(outcome));
+    log_.info("received {} during start-up; abandoning start-up and stopping {} components",
+              signo == SIGTERM ? "SIGTERM" : "SIGINT", started_.size());
+    co_await (stop_started() || exit_on_second_signal());
+    log_.info("shutdown complete");
+    co_return 0;
+  }
+  if (!std::get<0>(outcome)) {
+    co_await stop_started();
+    co_return 1;
   }
   readiness_.set_phase(Phase::ready);
   log_.info("ready");
@@ -73,6 +68,38 @@ asio::awaitable<int> Lifecycle::run() {
   co_await (shut_down() || exit_on_second_signal());
   log_.info("shutdown complete");
   co_return exit_code_;
+}
+
+asio::awaitable<bool> Lifecycle::start_all() {
+  for (Component* c : components_) {
+    auto t0 = Clock::now();
+    starting_ = c;
+    std::string failure;
+    try {
+      co_await c->start();
+    } catch (const std::exception& e) {
+      failure = e.what();
+      if (failure.empty()) failure = "unknown error";
+    }
+    auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return false;  // run() stops starting_ too
+    starting_ = nullptr;
+    if (failure.empty()) {
+      started_.push_back(c);
+      log_.info("component {} started in {} ms", c->name(), elapsed_ms(t0));
+      continue;
+    }
+    if (c->criticality() == Criticality::critical) {
+      log_.critical("component {} failed to start: {}; stopping the {} started components and exiting", c->name(),
+                    failure, started_.size());
+      co_return false;
+    }
+    log_.warn("optional component {} failed to start: {}; serving on with it degraded", c->name(), failure);
+    readiness_.add_check(std::string(c->name()), false, [failure]() -> asio::awaitable<CheckResult> {
+      co_return CheckResult::degraded("failed to start: " + failure);
+    });
+  }
+  co_return true;
 }
 
 asio::awaitable<void> Lifecycle::await_stop_cause() {

@@ -36,11 +36,14 @@ class Lifecycle {
   // error; run() then returns `exit_code`. Thread-safe.
   void request_stop(std::string reason, int exit_code = 1);
 
-  // Returns the process exit code: 0 after a signalled shutdown, 1 if a
-  // critical component failed to start, or what request_stop() asked for.
+  // Returns the process exit code: 0 after a signalled shutdown (also one
+  // during start-up), 1 if a critical component failed to start, or what
+  // request_stop() asked for.
   boost::asio::awaitable<int> run();
 
  private:
+  // false: a critical component failed, or a signal cancelled start-up.
+  boost::asio::awaitable<bool> start_all();
   boost::asio::awaitable<void> await_stop_cause();
   boost::asio::awaitable<void> shut_down();
   boost::asio::awaitable<void> exit_on_second_signal();
@@ -56,6 +59,7 @@ class Lifecycle {
   int exit_code_ = 0;        // likewise
   std::vector<Component*> components_;
   std::vector<Component*> started_;
+  Component* starting_ = nullptr;  // whose start() is in flight
 };
 
 }  // namespace svc::lifecycle

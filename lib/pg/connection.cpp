@@ -27,8 +27,20 @@ Clock::time_point deadline_after(std::chrono::milliseconds d) {
 }
 
 std::string libpq_error(const PGconn* conn) {
-  std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  std::string raw = conn ? PQerrorMessage(conn) : "out of memory";
+  // libpq spans lines ("Connection refused\n\tIs the server running..."): fold
+  // them into one so the message stays one log record and one JSON string.
+  std::string msg;
+  msg.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '\n') {
+      msg.push_back(raw[i] == '\t' ? ' ' : raw[i]);
+      continue;
+    }
+    while (i + 1 < raw.size() && (raw[i + 1] == '\t' || raw[i + 1] == ' ' || raw[i + 1] == '\n')) ++i;
+    if (i + 1 < raw.size()) msg += "; ";
+  }
+  while (!msg.empty() && msg.back() == ' ') msg.pop_back();
   // libpq prefixes multi-host attempts with "connection to server at ... failed:"; keep it, it has no secrets.
   return msg.empty() ? "unknown libpq error" : msg;
 }

@@ -4,9 +4,11 @@
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -136,10 +138,18 @@ asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection() {
       healthy_ = false;
       last_error_ = failure->what();
       start_reconnect = !closed_ && !reconnecting_;
-      if (start_reconnect) reconnecting_ = true;
+      if (start_reconnect) {
+        reconnecting_ = true;
+        ++background_;  // now, under the lock: stop() must wait for it
+      }
     }
   }
-  if (start_reconnect) spawn_background(reconnect_strand_, reconnect_loop());
+  if (start_reconnect) {
+    // Spawned on the strand: reconnect_cancel_ is only touched there.
+    asio::dispatch(reconnect_strand_, [this] {
+      spawn_counted(reconnect_strand_, reconnect_loop(), reconnect_cancel_.slot());
+    });
+  }
   if (!conn) throw *failure;
   server_version_.store(conn->server_version(), std::memory_order_relaxed);
   co_return conn;
@@ -364,7 +374,11 @@ void Pool::spawn_background(asio::any_io_executor executor, asio::awaitable<void
     std::lock_guard lock(mutex_);
     ++background_;
   }
-  asio::co_spawn(executor, std::move(task), [this](std::exception_ptr e) {
+  spawn_counted(std::move(executor), std::move(task), {});
+}
+
+void Pool::spawn_counted(asio::any_io_executor executor, asio::awaitable<void> task, asio::cancellation_slot slot) {
+  asio::co_spawn(executor, std::move(task), asio::bind_cancellation_slot(slot, [this](std::exception_ptr e) {
     if (e) log_.error("a database pool background task ended with an exception");
     bool last = false;
     {
@@ -372,15 +386,16 @@ void Pool::spawn_background(asio::any_io_executor executor, asio::awaitable<void
       last = --background_ == 0 && closed_;
     }
     if (last) background_done_.set();
-  });
+  }));
 }
 
 // Runs on reconnect_strand_ (the timer lives there) while the database is
-// unreachable: capped exponential backoff with jitter, so N replicas do not
-// reconnect in lockstep.
+// unreachable: capped exponential backoff, jittered so N replicas do not
+// reconnect in lockstep. The jitter only shortens a pause, so the cap bounds
+// how long readiness lags behind a recovered database.
 asio::awaitable<void> Pool::reconnect_loop() {
   std::minstd_rand rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
   auto backoff = kFirstBackoff;
   for (int attempt = 1;; ++attempt) {
     {
@@ -471,7 +486,12 @@ asio::awaitable<void> Pool::stop() {
   for (auto& w : failing) w->ready.try_send(boost::system::error_code{});
   std::size_t closed_idle = closing.size();
   closing.clear();
-  asio::post(reconnect_strand_, [this] { reconnect_timer_.cancel(); });
+  // Also cuts short a connection attempt in flight (a database that accepts
+  // TCP and never answers would otherwise hold stop() for DB_CONNECT_TIMEOUT).
+  asio::post(reconnect_strand_, [this] {
+    reconnect_timer_.cancel();
+    reconnect_cancel_.emit(asio::cancellation_type::terminal);
+  });
   log_.info("database pool stopping: closed {} idle connections, waiting for {} in use", closed_idle, checked_out);
 
   bool returned = co_await all_returned_.wait_for(kReturnWait);

@@ -19,6 +19,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -127,6 +128,9 @@ class Pool final : public lifecycle::Component {
   boost::asio::awaitable<void> recover(std::unique_ptr<Connection> conn);
   boost::asio::awaitable<void> reconnect_loop();
   void spawn_background(boost::asio::any_io_executor executor, boost::asio::awaitable<void> task);
+  // Like spawn_background, for a task already counted in background_.
+  void spawn_counted(boost::asio::any_io_executor executor, boost::asio::awaitable<void> task,
+                     boost::asio::cancellation_slot slot);
   void record_wait(std::chrono::steady_clock::time_point started);
 
   boost::asio::io_context& ioc_;
@@ -154,6 +158,7 @@ class Pool final : public lifecycle::Component {
   lifecycle::AsyncEvent all_returned_;
   boost::asio::strand<boost::asio::io_context::executor_type> reconnect_strand_;
   boost::asio::steady_timer reconnect_timer_;  // reconnect_strand_ only
+  boost::asio::cancellation_signal reconnect_cancel_;  // reconnect_strand_ only
   bool reconnecting_ = false;                  // mutex
 };
 

@@ -16,7 +16,7 @@ struct PoolSettings {
   std::chrono::milliseconds recycle{30 * 60 * 1'000};   // DB_POOL_RECYCLE: max lifetime
   std::chrono::milliseconds connect_timeout{5'000};     // DB_CONNECT_TIMEOUT
   std::chrono::milliseconds statement_timeout{0};       // DB_STATEMENT_TIMEOUT; 0 = server default
-  std::chrono::milliseconds reconnect_backoff_max{1'000};  // DB_RECONNECT_BACKOFF_MAX
+  std::chrono::milliseconds reconnect_backoff_max{500};  // DB_RECONNECT_BACKOFF_MAX: readiness within 1 s of recovery
   std::chrono::milliseconds health_cache{1'000};        // /ready reuses a SELECT 1 this young
   bool prepared_statements = true;  // DB_PREPARED_STATEMENTS=false for PgBouncer transaction mode
   bool fail_fast = false;           // DB_FAIL_FAST: exit 1 if the database is down at start-up

@@ -1,6 +1,7 @@
 #include "lib/telemetry/logging.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <stdexcept>
 
@@ -11,6 +12,26 @@
 namespace svc::telemetry {
 
 namespace {
+
+// %v with line breaks and other control characters escaped: one record is
+// always one line, whatever a message carries (a libpq error, a client's path).
+class OneLinePayload final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string_view text(msg.payload.data(), msg.payload.size());
+    for (char ch : text) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x20 && c != 0x7f) {
+        dest.push_back(ch);
+        continue;
+      }
+      char buf[8];
+      int n = c == '\n' ? std::snprintf(buf, sizeof buf, "\\n") : std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      dest.append(buf, buf + n);
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<OneLinePayload>(); }
+};
 
 class JsonFormatter final : public spdlog::formatter {
  public:
@@ -77,8 +98,9 @@ std::shared_ptr<spdlog::logger> make_logger(std::string name, std::string_view l
   if (format == config::LogFormat::json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ %-5l %v",
-                                                                      spdlog::pattern_time_type::utc));
+    auto text = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    text->add_flag<OneLinePayload>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %-5l %*");
+    logger->set_formatter(std::move(text));
   }
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::info);

@@ -343,7 +343,7 @@ TEST_SUITE("config") {
       CHECK(pool.statement_timeout == 0ms);
       CHECK(pool.prepared_statements);
       CHECK_FALSE(pool.fail_fast);
-      CHECK(pool.reconnect_backoff_max == 1s);
+      CHECK(pool.reconnect_backoff_max == 500ms);
       // Not configurable: the PoolSettings defaults pass through.
       CHECK(pool.pre_ping_after == 1s);
       CHECK(pool.health_cache == 1s);
@@ -363,7 +363,7 @@ TEST_SUITE("config") {
                                           {"DB_STATEMENT_TIMEOUT", "30"},
                                           {"DB_PREPARED_STATEMENTS", "FALSE"},
                                           {"DB_FAIL_FAST", "yes"},
-                                          {"DB_RECONNECT_BACKOFF_MAX", "0.5"}}));
+                                          {"DB_RECONNECT_BACKOFF_MAX", "0.25"}}));
       const auto& pool = settings.pool;
       CHECK(pool.size == 7);
       CHECK(pool.max_overflow == 0);
@@ -374,13 +374,13 @@ TEST_SUITE("config") {
       CHECK(pool.statement_timeout == 30s);
       CHECK_FALSE(pool.prepared_statements);
       CHECK(pool.fail_fast);
-      CHECK(pool.reconnect_backoff_max == 500ms);
+      CHECK(pool.reconnect_backoff_max == 250ms);
 
       const auto text = config_text(settings);
       for (const char* line : {"DB_POOL_SIZE=7\n", "DB_MAX_OVERFLOW=0\n", "DB_POOL_TIMEOUT=0.25\n",
                                "DB_PRE_PING=false\n", "DB_POOL_RECYCLE=60\n", "DB_CONNECT_TIMEOUT=2.5\n",
                                "DB_STATEMENT_TIMEOUT=30\n", "DB_PREPARED_STATEMENTS=false\n", "DB_FAIL_FAST=true\n",
-                               "DB_RECONNECT_BACKOFF_MAX=0.5\n"}) {
+                               "DB_RECONNECT_BACKOFF_MAX=0.25\n"}) {
         CAPTURE(line);
         CHECK(text.find(line) != std::string::npos);
       }
@@ -443,7 +443,7 @@ TEST_SUITE("config") {
     CHECK(pool.statement_timeout == 0ms);
     CHECK(pool.prepared_statements);
     CHECK_FALSE(pool.fail_fast);
-    CHECK(pool.reconnect_backoff_max == 1s);
+    CHECK(pool.reconnect_backoff_max == 500ms);
   }
 
   TEST_CASE("error lines for DB variables") {
@@ -549,7 +549,7 @@ TEST_SUITE("config") {
         "DB_STATEMENT_TIMEOUT=0",
         "DB_PREPARED_STATEMENTS=true",
         "DB_FAIL_FAST=false",
-        "DB_RECONNECT_BACKOFF_MAX=1",
+        "DB_RECONNECT_BACKOFF_MAX=0.5",
         "API_KEY=***",
         "API_KEYS=(unset)",
         "LOG_LEVEL=info",
@@ -653,7 +653,7 @@ TEST_SUITE("config") {
     CHECK(documented.at("DB_STATEMENT_TIMEOUT") == "0");
     CHECK(documented.at("DB_PREPARED_STATEMENTS") == "true");
     CHECK(documented.at("DB_FAIL_FAST") == "false");
-    CHECK(documented.at("DB_RECONNECT_BACKOFF_MAX") == "1");
+    CHECK(documented.at("DB_RECONNECT_BACKOFF_MAX") == "0.5");
 
     // print_config of the defaults repeats the documented values (profile
     // defaults are checked per APP_ENV in their own test).
