@@ -32,7 +32,9 @@ Env env_with(const Env& overrides) {
 const char* const kAllVariables[] = {
     "HOST", "PORT", "THREADS", "APP_ENV", "DATABASE_URL", "API_KEY", "LOG_LEVEL", "LOG_FORMAT",
     "SHUTDOWN_DRAIN_SECONDS", "SHUTDOWN_GRACE_SECONDS", "MAX_HEADER_BYTES", "MAX_BODY_BYTES",
-    "HEADER_TIMEOUT_SECONDS", "IDLE_TIMEOUT_SECONDS",
+    "HEADER_TIMEOUT_SECONDS", "IDLE_TIMEOUT_SECONDS", "API_KEYS", "DB_POOL_SIZE", "DB_MAX_OVERFLOW",
+    "DB_POOL_TIMEOUT", "DB_PRE_PING", "DB_POOL_RECYCLE", "DB_CONNECT_TIMEOUT", "DB_STATEMENT_TIMEOUT",
+    "DB_PREPARED_STATEMENTS", "DB_FAIL_FAST", "DB_RECONNECT_BACKOFF_MAX",
 };
 
 }  // namespace
@@ -83,7 +85,7 @@ TEST_CASE("an invalid DATABASE_URL with a password never prints the password") {
   }
 }
 
-TEST_CASE("--help exits 0 and lists every variable") {
+TEST_CASE("--help exits 0 and lists every variable and the migrate command") {
   auto result = run_to_exit(p2p_binary(), {"--help"}, {});
   INFO("output:\n", result.output);
   REQUIRE(result.exit_code);
@@ -92,6 +94,7 @@ TEST_CASE("--help exits 0 and lists every variable") {
     CAPTURE(name);
     CHECK(contains(result.output, name));
   }
+  CHECK(contains(line_with(result.output, "Usage:"), "migrate [--status]"));
 }
 
 TEST_CASE("--print-config exits 0 and masks the DATABASE_URL password and the API key") {
@@ -117,4 +120,19 @@ TEST_CASE("an unknown argument is a usage error (exit 2)") {
   REQUIRE(result.exit_code);
   CHECK(*result.exit_code == 2);
   CHECK(contains(result.output, "--frobnicate"));
+}
+
+TEST_CASE("migrate with an unknown option is a usage error (exit 2) and touches no database") {
+  for (std::vector<std::string> args : {std::vector<std::string>{"migrate", "--frobnicate"},
+                                        std::vector<std::string>{"migrate", "--status", "extra"}}) {
+    CAPTURE(args.back());
+    // An unreachable database: a usage error must not even try to connect.
+    auto result = run_to_exit(p2p_binary(), args,
+                              env_with({{"DATABASE_URL", "postgresql://u:p@127.0.0.1:" + std::to_string(free_port()) + "/x"}}));
+    INFO("output:\n", result.output);
+    REQUIRE(result.exit_code);
+    CHECK(*result.exit_code == 2);
+    CHECK(contains(result.output, "usage error"));
+    CHECK_FALSE(contains(result.output, "migrate failed"));
+  }
 }

@@ -5,16 +5,82 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <iostream>
+#include <mutex>
 #include <stdexcept>
 
+#include <doctest/doctest.h>
+
+#include "tests/support/pg_test_db.hpp"
+
 namespace testsupport {
+
+std::string admin_database_url() {
+  auto url = test_database_url();
+  if (!url) {
+    throw std::runtime_error(
+        "TEST_DATABASE_URL is not set: the e2e tests run p2p-dashboard against a real PostgreSQL. "
+        "Run them through scripts/test (it starts a throwaway cluster and sets TEST_DATABASE_URL), or start one "
+        "yourself: scripts/pg start DIR PORT; export TEST_DATABASE_URL=$(scripts/pg url DIR) "
+        "P2P_PG_SCRIPT=$PWD/scripts/pg");
+  }
+  return *url;
+}
+
+namespace {
+std::mutex shared_database_mutex;
+PgTestDatabase* shared_database = nullptr;  // the static in shared_database_url(), once created
+}  // namespace
+
+std::string shared_database_url() {
+  std::lock_guard lock(shared_database_mutex);
+  // Constructed in place (not assigned into an earlier static): its destructor
+  // is registered after the constructor's connection initialised libpq's
+  // OpenSSL, so at exit it runs before OpenSSL's own atexit cleanup (the other
+  // order crashes in PQconnectdb). Normally the database is already gone by
+  // then: the listener below drops it when the test run ends.
+  static PgTestDatabase database("e2e", admin_database_url());
+  shared_database = &database;
+  return database.url();
+}
+
+void drop_shared_database() noexcept {
+  std::lock_guard lock(shared_database_mutex);
+  if (shared_database == nullptr) return;
+  try {
+    shared_database->drop();
+  } catch (const std::exception& e) {
+    std::cerr << "e2e: could not drop " << shared_database->name() << ": " << e.what() << '\n';
+  }
+}
+
+namespace {
+
+// Drops the shared e2e database when doctest's run ends (before main returns).
+struct DropSharedDatabase final : doctest::IReporter {
+  explicit DropSharedDatabase(const doctest::ContextOptions&) {}
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats&) override { drop_shared_database(); }
+  void test_case_start(const doctest::TestCaseData&) override {}
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
+  void test_case_exception(const doctest::TestCaseException&) override {}
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_assert(const doctest::AssertData&) override {}
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+};
+REGISTER_LISTENER("e2e-shared-database", 1, DropSharedDatabase);
+
+}  // namespace
 
 Env base_service_env() {
   return {
       {"HOST", "127.0.0.1"},
       {"APP_ENV", "test"},
-      // Not connected to in issue 2; port 1 on loopback refuses quickly if it ever is.
-      {"DATABASE_URL", "postgresql://test:secret@127.0.0.1:1/none"},
+      {"DATABASE_URL", shared_database_url()},
       {"API_KEY", "e2e-test-key-0123456789"},
       {"SHUTDOWN_DRAIN_SECONDS", "0"},
       {"SHUTDOWN_GRACE_SECONDS", "5"},

@@ -2,10 +2,18 @@
 // Runs the real p2p-dashboard binary for e2e tests on a free loopback port.
 //
 // RunningService starts the binary with a base environment (loopback host, a
-// free port, APP_ENV=test, an unreachable DATABASE_URL, an API key, short
-// shutdown windows, debug logs) merged with per-test overrides, and waits for
-// the "ready" log line under a deadline. The destructor SIGKILLs a child that
-// is still running (through ChildProcess).
+// free port, APP_ENV=test, a real DATABASE_URL, an API key, short shutdown
+// windows, debug logs) merged with per-test overrides, and waits for the
+// "ready" log line under a deadline. The destructor SIGKILLs a child that is
+// still running (through ChildProcess).
+//
+// The database: every test process that starts services gets a database of
+// its own, e2e_<pid>_<random>, created on first use (CREATE DATABASE through
+// libpqxx) on the cluster of TEST_DATABASE_URL (scripts/test starts one) and
+// dropped WITH (FORCE) when the process exits. Tests that need a database
+// nobody else touches (fresh schema, counting backends) create their own with
+// testsupport::PgTestDatabase and pass it as the DATABASE_URL override.
+// Without TEST_DATABASE_URL these helpers throw, so the test fails saying so.
 
 #include <chrono>
 #include <map>
@@ -25,7 +33,20 @@ inline const char* p2p_binary() { return P2P_BINARY; }
 
 using Env = std::map<std::string, std::string>;
 
-// The base environment every e2e service starts with (PORT filled in by the caller).
+// TEST_DATABASE_URL (a URL of a database on the test cluster whose user may
+// CREATE DATABASE). Throws std::runtime_error explaining how to set it if it is
+// unset or empty.
+std::string admin_database_url();
+
+// The URL of this test process's shared e2e database (created on the first
+// call, dropped when doctest's run ends, or at exit). Throws like
+// admin_database_url().
+std::string shared_database_url();
+// Drops it now (no-op if it was never created or is gone); never throws.
+void drop_shared_database() noexcept;
+
+// The base environment every e2e service starts with (PORT filled in by the
+// caller); DATABASE_URL is shared_database_url().
 Env base_service_env();
 // `base` with every key of `overrides` replacing or adding to it; a value of
 // kUnset removes the key.
