@@ -1,9 +1,10 @@
 #pragma once
 // Everything the running service owns. Created in main right after the
-// io_context, destroyed after the context's threads have joined; handlers get
-// it by reference. There is no other place where state lives.
+// io_context and the event loops, destroyed after their threads have joined;
+// handlers get it by reference. There is no other place where state lives.
 
 #include <memory>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <spdlog/logger.h>
@@ -20,7 +21,9 @@
 namespace p2p {
 
 struct AppState {
-  AppState(boost::asio::io_context& ioc, svc::config::Settings settings, std::shared_ptr<spdlog::logger> logger);
+  // `loops`: where the HTTP server runs connections (EventLoops::executors()).
+  AppState(boost::asio::io_context& ioc, std::vector<boost::asio::any_io_executor> loops,
+           svc::config::Settings settings, std::shared_ptr<spdlog::logger> logger);
 
   svc::config::Settings settings;
   std::shared_ptr<spdlog::logger> log;

@@ -2,7 +2,6 @@
 
 #include <iostream>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +11,7 @@
 #include "app/app_state.hpp"
 #include "app/migrations.hpp"
 #include "app/routes.hpp"
+#include "lib/lifecycle/event_loops.hpp"
 #include "lib/lifecycle/probe_routes.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/logging.hpp"
@@ -35,7 +35,8 @@ svc::pg::ConnectOptions connect_options(const config::Settings& settings) {
   return o;
 }
 
-AppState::AppState(asio::io_context& ioc, config::Settings s, std::shared_ptr<spdlog::logger> logger)
+AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, config::Settings s,
+                   std::shared_ptr<spdlog::logger> logger)
     : settings(std::move(s)),
       log(std::move(logger)),
       auth(settings.api_keys),
@@ -43,7 +44,7 @@ AppState::AppState(asio::io_context& ioc, config::Settings s, std::shared_ptr<sp
       pool(ioc, connect_options(settings), settings.pool, *log, readiness),
       migrator(ioc, pool, migrations(), *log, readiness,
                [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
-      server(ioc, settings.http, settings.shutdown.grace, router, *log) {}
+      server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {}
 
 namespace {
 
@@ -59,9 +60,9 @@ std::optional<svc::http::Response> map_database_errors(const std::exception& e) 
 int serve(config::Settings settings, std::shared_ptr<spdlog::logger> log) {
   log->info("p2p-dashboard starting: env={} threads={} database={}", config::to_string(settings.app_env),
             settings.threads, settings.database.sanitized());
-  const unsigned threads = settings.threads;
-  asio::io_context ioc(static_cast<int>(threads));
-  AppState app(ioc, std::move(settings), log);
+  asio::io_context ioc(1);
+  svc::lifecycle::EventLoops loops(ioc, settings.threads);
+  AppState app(ioc, loops.executors(), std::move(settings), log);
   svc::lifecycle::add_probe_routes(app.router, app.readiness);
   add_routes(app);
   app.server.set_exception_mapper(map_database_errors);
@@ -80,10 +81,7 @@ int serve(config::Settings settings, std::shared_ptr<spdlog::logger> log) {
     }
     exit_code = kExitFailure;
   });
-  std::vector<std::thread> workers;
-  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (auto& t : workers) t.join();
+  loops.run();
   log->flush();
   return exit_code;
 }

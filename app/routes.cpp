@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "app/app_state.hpp"
 #include "lib/pg/pool_settings.hpp"
@@ -67,9 +68,11 @@ json::object profile_json(const svc::config::Settings& st) {
 }  // namespace
 
 void add_routes(AppState& app) {
-  app.router.add(http::Verb::get, "/", [](http::RequestContext&) -> asio::awaitable<http::Response> {
-    co_return http::json_response(http::Status::ok, json::object{{"message", "P2P Dashboard API is running!"}});
-  });
+  app.router.add(http::Verb::get, "/",
+                 [body = json::serialize(json::object{{"message", "P2P Dashboard API is running!"}})](
+                     http::RequestContext&) -> asio::awaitable<http::Response> {
+                   co_return http::text_response(http::Status::ok, body, "application/json");
+                 });
 
   app.router.add(http::Verb::get, "/debug/db", [&app](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     app.auth.require(ctx);

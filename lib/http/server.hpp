@@ -1,7 +1,9 @@
 #pragma once
 // The HTTP/1.1 listener: Beast over TCP on C++20 coroutines.
 //
-// Every connection is a session coroutine on its own strand, registered with
+// Every connection is a session coroutine on one of the event loops it is
+// given (round robin; each loop must be run by one thread, so a session needs
+// no strand), registered with
 // the server, which owns it: stop() stops accepting, marks every later
 // response `Connection: close`, closes idle keep-alive connections, waits for
 // in-flight requests up to the grace period, then cancels what is left (total
@@ -17,7 +19,9 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -36,8 +40,11 @@ namespace svc::http {
 
 class Server final : public lifecycle::Component {
  public:
-  Server(boost::asio::io_context& ioc, const config::HttpSettings& settings, std::chrono::milliseconds grace,
-         const Router& router, spdlog::logger& log);
+  // `ioc` hosts the acceptor; `loops` (lifecycle::EventLoops::executors(),
+  // each single-threaded) host the connections; empty means `ioc` alone.
+  Server(boost::asio::io_context& ioc, std::vector<boost::asio::any_io_executor> loops,
+         const config::HttpSettings& settings, std::chrono::milliseconds grace, const Router& router,
+         spdlog::logger& log);
   ~Server() override;
 
   std::string_view name() const override { return "http-listener"; }
@@ -65,6 +72,8 @@ class Server final : public lifecycle::Component {
   boost::asio::awaitable<void> accept_loop();
   void spawn_session(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Session> session);
+  boost::asio::awaitable<void> serve_requests(Session& s);
+  boost::asio::awaitable<void> watch_deadline(Session& s);
   boost::asio::awaitable<bool> wait_for_request_bytes(Session& s);
   boost::asio::awaitable<ReadOutcome> read_request(Session& s, Request& out);
   std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
@@ -77,6 +86,8 @@ class Server final : public lifecycle::Component {
   boost::asio::awaitable<void> on_control_strand(std::function<void()> fn);
 
   boost::asio::io_context& ioc_;
+  std::vector<boost::asio::any_io_executor> loops_;
+  std::size_t next_loop_ = 0;  // control_ only
   config::HttpSettings settings_;
   std::chrono::milliseconds grace_;
   const Router& router_;
