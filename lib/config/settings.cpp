@@ -101,14 +101,21 @@ std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
+// Appends rather than "(" + ...: GCC 12 warns falsely (-Wrestrict) on the latter.
+std::string bracketed_range(const std::string& min, const std::string& max) {
+  std::string out = "(";
+  out.append(min).append("-").append(max).append(")");
+  return out;
+}
+
 std::string range_text(const IntegerRange& range) {
-  return "(" + std::to_string(range.min) + "-" + std::to_string(range.max) + ")";
+  return bracketed_range(std::to_string(range.min), std::to_string(range.max));
 }
 
 std::string range_text(const SecondsRange& range) {
   using std::chrono::milliseconds;
-  return "(" + seconds_text(milliseconds{static_cast<std::int64_t>(range.min * 1000)}) + "-" +
-         seconds_text(milliseconds{static_cast<std::int64_t>(range.max * 1000)}) + ")";
+  return bracketed_range(seconds_text(milliseconds{static_cast<std::int64_t>(range.min * 1000)}),
+                         seconds_text(milliseconds{static_cast<std::int64_t>(range.max * 1000)}));
 }
 
 std::int64_t profile_value(const Profile& profile, AppEnv env) {
@@ -252,7 +259,7 @@ const std::vector<Variable>& Settings::variables() {
     define(Var::host, {"HOST", defaults.http.host, "address to listen on"});
     define(Var::port, {"PORT", std::to_string(defaults.http.port), "TCP port to listen on (1-65535)"});
     define(Var::threads, {"THREADS", std::to_string(defaults.threads),
-                          "I/O threads " + range_text(threads_range) + "; 0 = hardware concurrency"});
+                          "event loops, one thread each " + range_text(threads_range) + "; 0 = hardware concurrency"});
     define(Var::database_url,
            {"DATABASE_URL", "",
             "PostgreSQL URL " + std::string(database_url_form) + "; postgres:// and postgresql+<driver>:// accepted",

@@ -6,13 +6,12 @@
 #include <string>
 
 #include "tests/support/service.hpp"
+#include "tests/support/text_and_clock.hpp"
 
 using namespace testsupport;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
 // The line of `text` that contains `part`, or "".
 std::string line_with(const std::string& text, std::string_view part) {

@@ -20,20 +20,13 @@
 #include "tests/e2e/pg_cluster.hpp"
 #include "tests/support/raw_http.hpp"
 #include "tests/support/service.hpp"
+#include "tests/support/text_and_clock.hpp"
 
 using namespace testsupport;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-long long ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
-}
-long long ms_since(Clock::time_point t0) { return ms_between(t0, Clock::now()); }
 
 std::string key_header() { return "X-API-Key: " + base_service_env().at("API_KEY") + "\r\n"; }
 

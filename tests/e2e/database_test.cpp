@@ -22,19 +22,13 @@
 #include "tests/support/pg_test_db.hpp"
 #include "tests/support/raw_http.hpp"
 #include "tests/support/service.hpp"
+#include "tests/support/text_and_clock.hpp"
 
 using namespace testsupport;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
-long long ms_since(Clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-}
 
 std::string api_key() { return base_service_env().at("API_KEY"); }
 std::string key_header() { return "X-API-Key: " + api_key() + "\r\n"; }

@@ -9,6 +9,7 @@
 
 #include "tests/support/raw_http.hpp"
 #include "tests/support/service.hpp"
+#include "tests/support/text_and_clock.hpp"
 
 using namespace testsupport;
 using namespace std::chrono_literals;
@@ -20,7 +21,6 @@ std::string request(std::string_view method, std::string_view target, std::strin
          "\r\n";
 }
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
 }  // namespace
 

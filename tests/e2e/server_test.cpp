@@ -11,6 +11,7 @@
 
 #include "tests/support/raw_http.hpp"
 #include "tests/support/service.hpp"
+#include "tests/support/text_and_clock.hpp"
 
 using namespace testsupport;
 using namespace std::chrono_literals;
@@ -28,11 +29,6 @@ std::string request(std::string_view method, std::string_view target, std::strin
          std::string(extra) + "\r\n";
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -53,9 +49,6 @@ bool is_detail_json(std::string_view body) {
 
 bool is_json(const HttpResponse& r) { return starts_with(r.header("content-type"), "application/json"); }
 
-long long ms_since(Clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-}
 
 }  // namespace
 
