@@ -2,6 +2,7 @@
 // X-Request-ID: echo a client's id when it is safe to log and return,
 // otherwise generate a random UUID (version 4).
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ class RequestIdGenerator {
  public:
   explicit RequestIdGenerator(std::uint64_t seed) noexcept;
   std::string next();
+  // The same into caller storage, without allocating; returns a view of it.
+  using Buffer = std::array<char, 36>;
+  std::string_view next(Buffer& out) noexcept;
 
  private:
   std::uint64_t next_word() noexcept;

@@ -37,3 +37,18 @@ TEST_CASE("generated request ids are unique UUID v4 strings") {
   CHECK(seen.size() == 10000);
   CHECK(RequestIdGenerator(1).next() != RequestIdGenerator(2).next());
 }
+
+TEST_CASE("generators seeded like the server's connections (base + n * step) never repeat each other's ids") {
+  // The server seeds connection n with base + n * 0x9e3779b97f4a7c15: before
+  // the seed was mixed, connection n + 2's first id was connection n's second.
+  constexpr std::uint64_t base = 0x1234567890abcdefULL;
+  constexpr std::uint64_t step = 0x9e3779b97f4a7c15ULL;
+  std::set<std::string> seen;
+  constexpr int kConnections = 200, kIdsEach = 50;
+  for (std::uint64_t n = 0; n < kConnections; ++n) {
+    RequestIdGenerator gen(base + n * step);
+    RequestIdGenerator::Buffer buffer;
+    for (int i = 0; i < kIdsEach; ++i) seen.insert(std::string(gen.next(buffer)));
+  }
+  CHECK(seen.size() == kConnections * kIdsEach);
+}
