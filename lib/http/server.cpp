@@ -1,6 +1,7 @@
 #include "lib/http/server.hpp"
 
 #include <array>
+#include <charconv>
 #include <random>
 #include <system_error>
 
@@ -65,27 +66,49 @@ std::string_view split_target(std::string_view target, std::string_view& query) 
   return target.substr(0, q);
 }
 
-// The status line and fields exactly as Beast's serializer writes them, into
-// a buffer the session reuses: Beast's generic buffer-sequence serializer
-// cost about 8% of the CPU of a /health request (docs/benchmarks.md).
-void serialize_header(const Response& res, std::string& out) {
+// What the server itself adds to every response, written straight into the
+// header rather than through Beast's field container (an allocation and a
+// case-insensitive search each).
+struct ServerFields {
+  int version;  // 10 or 11
+  std::size_t content_length;
+  std::string_view date;
+  std::string_view request_id;
+  bool keep_alive;
+};
+
+// The status line and fields as Beast's serializer writes them, into a buffer
+// the session reuses. Beast's generic buffer-sequence serializer cost about 8%
+// of the CPU of a /health request (docs/benchmarks.md).
+void serialize_header(const Response& res, const ServerFields& add, std::string& out) {
   out.clear();
-  out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  char code[4] = {static_cast<char>('0' + res.result_int() / 100 % 10),
-                  static_cast<char>('0' + res.result_int() / 10 % 10), static_cast<char>('0' + res.result_int() % 10),
-                  ' '};
+  out += add.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  const unsigned status = res.result_int();
+  const char code[4] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
+                        static_cast<char>('0' + status % 10), ' '};
   out.append(code, sizeof code);
   auto reason = res.reason();
   out.append(reason.data(), reason.size());
   out += "\r\n";
+  auto line = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
   for (const auto& field : res.base()) {
     auto name = field.name_string();
-    auto value = field.value();
-    out.append(name.data(), name.size());
-    out += ": ";
-    out.append(value.data(), value.size());
-    out += "\r\n";
+    // Ours below; a handler's copy would be a duplicate.
+    if (field.name() == bhttp::field::content_length || field.name() == bhttp::field::connection ||
+        field.name() == bhttp::field::date || beast::iequals(name, "X-Request-ID"))
+      continue;
+    line({name.data(), name.size()}, {field.value().data(), field.value().size()});
   }
+  char length[24];
+  auto length_end = std::to_chars(length, length + sizeof length, add.content_length).ptr;
+  line("Content-Length", {length, static_cast<std::size_t>(length_end - length)});
+  line("Date", add.date);
+  line("X-Request-ID", add.request_id);
+  // HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 the other way round.
+  if (add.version == 10 && add.keep_alive) line("Connection", "keep-alive");
+  if (add.version != 10 && !add.keep_alive) line("Connection", "close");
   out += "\r\n";
 }
 
@@ -258,10 +281,11 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
     requests_total_.fetch_add(1, std::memory_order_relaxed);
 
     auto header_id = request["X-Request-ID"];
-    std::string request_id = is_sane_request_id(header_id) ? std::string(header_id) : s.ids.next();
+    RequestIdGenerator::Buffer generated;
+    std::string_view request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
     Response response = co_await dispatch(request, request_id);
     bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
-    bool written = co_await write_response(s, response, &request, std::move(request_id), keep_alive);
+    bool written = co_await write_response(s, response, &request, request_id, keep_alive);
     s.answered = true;
     s.busy.store(false, std::memory_order_relaxed);
     if (!written) break;
@@ -330,7 +354,8 @@ asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Request& o
   if (ec) {
     auto response = read_error_response(ec);
     if (!response) co_return ReadOutcome::closed;
-    co_await write_response(s, *response, nullptr, s.ids.next(), false);
+    RequestIdGenerator::Buffer generated;
+    co_await write_response(s, *response, nullptr, s.ids.next(generated), false);
     co_return ReadOutcome::responded_and_close;
   }
   out = parser.release();
@@ -378,20 +403,13 @@ asio::awaitable<Response> Server::dispatch(const Request& request, std::string_v
   co_return res;
 }
 
-asio::awaitable<bool> Server::write_response(Session& s, Response& res, const Request* req, std::string request_id,
-                                             bool keep_alive) {
-  res.version(req != nullptr && req->version() == 10 ? 10 : 11);
-  res.set(bhttp::field::date, s.date.now());
-  res.set("X-Request-ID", std::move(request_id));
-  if (!res.has_content_length()) res.prepare_payload();
-  res.keep_alive(keep_alive);
-  if (req != nullptr && req->method() == Verb::head) {
-    // Same headers as GET, Content-Length included, but no body.
-    auto length = res.body().size();
-    res.body().clear();
-    res.content_length(length);
-  }
-  serialize_header(res, s.head);
+asio::awaitable<bool> Server::write_response(Session& s, Response& res, const Request* req,
+                                             std::string_view request_id, bool keep_alive) {
+  ServerFields add{req != nullptr && req->version() == 10 ? 10 : 11, res.body().size(), s.date.now(), request_id,
+                   keep_alive};
+  // HEAD: the same headers as GET, Content-Length included, but no body.
+  if (req != nullptr && req->method() == Verb::head) res.body().clear();
+  serialize_header(res, add, s.head);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(s.head), asio::buffer(res.body())};
   s.arm(settings_.idle_timeout);
   auto [ec, n] = co_await asio::async_write(s.socket, buffers, nothrow);

@@ -78,7 +78,7 @@ class Server final : public lifecycle::Component {
   boost::asio::awaitable<ReadOutcome> read_request(Session& s, Request& out);
   std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
   boost::asio::awaitable<Response> dispatch(const Request& request, std::string_view request_id);
-  boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string request_id,
+  boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string_view request_id,
                                               bool keep_alive);
   boost::asio::awaitable<void> close_gracefully(Session& s);
   void forget(Session* session);
