@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/e2e/mini_json.hpp"
+#include "tests/e2e/json_reader.hpp"
 #include "tests/e2e/pg_cluster.hpp"
 #include "tests/support/raw_http.hpp"
 #include "tests/support/service.hpp"

@@ -17,7 +17,7 @@
 
 #include <pqxx/pqxx>
 
-#include "tests/e2e/mini_json.hpp"
+#include "tests/e2e/json_reader.hpp"
 #include "tests/e2e/pg_cluster.hpp"
 #include "tests/support/pg_test_db.hpp"
 #include "tests/support/raw_http.hpp"

@@ -49,7 +49,6 @@ bool is_detail_json(std::string_view body) {
 
 bool is_json(const HttpResponse& r) { return starts_with(r.header("content-type"), "application/json"); }
 
-
 }  // namespace
 
 TEST_CASE("GET / answers the banner as JSON with Content-Type, Date and a generated X-Request-ID") {
