@@ -217,7 +217,7 @@ std::string DatabaseUrl::sanitized() const {
     if (!password.empty()) out.set_password(masked);
   }
   out.set_port_number(port);
-  if (!dbname.empty()) out.set_encoded_path("/" + urls::encode(dbname, urls::pchars));
+  if (!dbname.empty()) out.set_encoded_path(std::string("/").append(urls::encode(dbname, urls::pchars)));
   for (const auto& [key, value] : options) {
     out.params().append({key, is_password_keyword(key) ? std::string(masked) : value});
   }

@@ -17,7 +17,7 @@ std::string quoted_alternatives(const std::vector<std::string_view>& allowed) {
   std::string out;
   for (std::size_t i = 0; i < allowed.size(); ++i) {
     if (i > 0) out += (i + 1 == allowed.size()) ? " or " : ", ";
-    out += "'" + std::string(allowed[i]) + "'";
+    out.append("'").append(allowed[i]).append("'");
   }
   return out;
 }

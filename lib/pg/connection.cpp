@@ -26,10 +26,10 @@ Clock::time_point deadline_after(std::chrono::milliseconds d) {
   return d.count() > 0 ? Clock::now() + d : Clock::time_point::max();
 }
 
-std::string libpq_error(const PGconn* conn) {
-  std::string raw = conn ? PQerrorMessage(conn) : "out of memory";
-  // libpq spans lines ("Connection refused\n\tIs the server running..."): fold
-  // them into one so the message stays one log record and one JSON string.
+// libpq's messages span lines ("Connection refused\n\tIs the server running...",
+// "ERROR: ...\nDETAIL: ..."): fold them into one so a message stays one log
+// record and one JSON string.
+std::string one_line(std::string_view raw) {
   std::string msg;
   msg.reserve(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -41,7 +41,12 @@ std::string libpq_error(const PGconn* conn) {
     if (i + 1 < raw.size()) msg += "; ";
   }
   while (!msg.empty() && msg.back() == ' ') msg.pop_back();
+  return msg;
+}
+
+std::string libpq_error(const PGconn* conn) {
   // libpq prefixes multi-host attempts with "connection to server at ... failed:"; keep it, it has no secrets.
+  std::string msg = one_line(conn ? PQerrorMessage(conn) : "out of memory");
   return msg.empty() ? "unknown libpq error" : msg;
 }
 
@@ -91,8 +96,7 @@ PgError error_from_result(const PGresult* r) {
   };
   std::string message = field(PG_DIAG_MESSAGE_PRIMARY);
   if (message.empty()) {
-    message = PQresultErrorMessage(r);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
+    message = one_line(PQresultErrorMessage(r));
   }
   return PgError(errc::query_failed, message, field(PG_DIAG_SQLSTATE), field(PG_DIAG_MESSAGE_DETAIL));
 }
@@ -240,13 +244,14 @@ asio::awaitable<Result> Connection::collect_one(Clock::time_point deadline) {
 }
 
 std::string Connection::statement_name(std::string_view sql, bool& needs_prepare) {
-  auto it = prepared_.find(std::string(sql));
+  // Looked up by string_view: no copy of the SQL per statement.
+  auto it = prepared_.find(sql);
   if (it != prepared_.end()) {
     needs_prepare = false;
     return it->second;
   }
   needs_prepare = true;
-  std::string name = "s" + std::to_string(++statements_named_);  // never reused, even after a failed prepare
+  std::string name = std::to_string(++statements_named_).insert(0, 1, 's');  // never reused, even after a failed prepare
   prepared_.emplace(std::string(sql), name);
   return name;
 }

@@ -104,7 +104,11 @@ class Connection {
   boost::asio::posix::stream_descriptor socket_;
   spdlog::logger& log_;
   bool prepared_statements_;
-  std::unordered_map<std::string, std::string> prepared_;  // sql → statement name
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::string, SqlHash, std::equal_to<>> prepared_;  // sql → statement name
   std::uint64_t statements_named_ = 0;
   bool interrupted_ = false;
   bool broken_ = false;
