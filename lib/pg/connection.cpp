@@ -70,9 +70,7 @@ std::string full_conninfo(const ConnectOptions& o) {
 }
 
 void log_notice(void* arg, const char* message) {
-  std::string_view m(message);
-  while (!m.empty() && m.back() == '\n') m.remove_suffix(1);
-  static_cast<spdlog::logger*>(arg)->info("postgres notice: {}", m);
+  static_cast<spdlog::logger*>(arg)->info("postgres notice: {}", one_line(message));
 }
 
 // Waits until the descriptor is ready, or the deadline passes (timed_out),

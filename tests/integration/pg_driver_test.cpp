@@ -2,11 +2,14 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <sstream>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "lib/pg/error.hpp"
 #include "lib/pg/transaction.hpp"
@@ -288,4 +291,24 @@ TEST_CASE("connecting to a port where nothing listens fails fast") {
   });
   REQUIRE(refused);
   CHECK(refused->code_value() == errc::connect_failed);
+}
+
+TEST_CASE("server notices go to the connection's log, one line each") {
+  std::ostringstream captured;
+  auto log = std::make_shared<spdlog::logger>("notices", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  log->set_pattern("%l %v");
+  log->set_level(spdlog::level::info);
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await Connection::connect(ioc.get_executor(), pgtest::options("notices"), *log);
+    co_await c->execute("DO $$ BEGIN RAISE NOTICE 'hello-notice-%', 42 USING DETAIL = 'second line'; END $$");
+    auto ok = co_await c->query("SELECT 1");
+    CHECK(ok.int32(0, 0) == 1);
+  });
+  log->flush();
+  const auto text = captured.str();
+  INFO("log:\n", text);
+  auto at = text.find("info postgres notice: NOTICE:  hello-notice-42");
+  REQUIRE(at != std::string::npos);
+  auto line = text.substr(at, text.find('\n', at) - at);
+  CHECK(line.find("second line") != std::string::npos);  // DETAIL folded into the same record
 }

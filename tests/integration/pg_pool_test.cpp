@@ -6,7 +6,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -289,4 +288,40 @@ TEST_CASE("with the database down: start succeeds unless fail_fast, readiness fa
     CHECK(std::string(fatal->what()).find("DB_FAIL_FAST") != std::string::npos);
     co_await strict.stop();
   });
+}
+
+TEST_CASE("a connection that answers SQLSTATE 25006 or 57P01 is discarded, not reused") {
+  // 25006 read_only_sql_transaction: we reached a standby after a failover;
+  // 57P01 admin_shutdown: the server is going away. Raised here on purpose.
+  for (const char* sqlstate : {"25006", "57P01"}) {
+    CAPTURE(sqlstate);
+    pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+      PoolFixture f(ioc, small_pool(1, 0), std::string("dead_") + sqlstate);
+      co_await f.pool.start();
+      int old_pid = 0;
+      std::optional<PgError> failure;
+      {
+        auto c = co_await f.pool.acquire();
+        old_pid = c->backend_pid();
+        try {
+          co_await c->execute(std::string("DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '") + sqlstate +
+                              "'; END $$");
+        } catch (const PgError& e) {
+          failure = e;
+        }
+      }
+      REQUIRE(failure);
+      CHECK(failure->sqlstate() == sqlstate);
+      CHECK(failure->is_unavailable());  // handlers answer 503 + Retry-After
+      auto c = co_await f.pool.acquire();
+      auto r = co_await c->query("SELECT pg_backend_pid()");
+      CHECK(r.int32(0, 0) != old_pid);
+      auto stats = f.pool.stats();
+      CHECK(stats.invalidated_total == 1);
+      CHECK(stats.created_total == 2);
+      CHECK(pgtest::backends(f.options.application_name) == 1);  // the old one was closed
+      c = svc::pg::PooledConnection();
+      co_await f.pool.stop();
+    }, 1);
+  }
 }
