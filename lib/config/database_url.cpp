@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "lib/pg/conninfo.hpp"
+
 namespace svc::config {
 
 namespace urls = boost::urls;
@@ -81,17 +83,6 @@ std::uint16_t port_number(std::string_view text) {
     reject("port \"" + std::string(text) + "\" is not 1-65535");
   }
   return static_cast<std::uint16_t>(value);
-}
-
-// libpq conninfo value: single-quoted, with \ and ' backslash-escaped.
-std::string conninfo_value(std::string_view value) {
-  std::string quoted = "'";
-  for (const char c : value) {
-    if (c == '\\' || c == '\'') quoted += '\\';
-    quoted += c;
-  }
-  quoted += '\'';
-  return quoted;
 }
 
 // Masks "user:<password>@" in one whitespace-free token (or one whole URL
@@ -228,7 +219,7 @@ std::string DatabaseUrl::conninfo() const {
   std::string text;
   const auto add = [&](std::string_view key, std::string_view value) {
     if (!text.empty()) text += ' ';
-    text.append(key).append("=").append(conninfo_value(value));
+    text.append(key).append("=").append(pg::quote_conninfo_value(value));
   };
   // Empty parts are left out so that libpq applies its own defaults.
   if (!host.empty()) add("host", host);
