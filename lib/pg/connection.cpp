@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/pg/conninfo.hpp"
 #include "lib/pg/error.hpp"
 
 namespace svc::pg {
@@ -50,15 +51,6 @@ std::string libpq_error(const PGconn* conn) {
   return msg.empty() ? "unknown libpq error" : msg;
 }
 
-std::string quote_conninfo_value(std::string_view v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "'";
-}
-
 // Session settings every connection gets: UTC timestamps in ISO format (the
 // Result parser relies on it) and the configured statement timeout.
 std::string full_conninfo(const ConnectOptions& o) {
@@ -83,8 +75,24 @@ asio::awaitable<boost::system::error_code> wait_ready(asio::posix::stream_descri
   }
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
   auto which = co_await (socket.async_wait(type, nothrow) || timer.async_wait(nothrow));
-  if (which.index() == 1) co_return asio::error::timed_out;
-  co_return std::get<0>(std::get<0>(which));
+  if (which.index() == 0) co_return std::get<0>(std::get<0>(which));
+  // The timer finished first: it expired, or it was cancelled with us.
+  auto [timer_ec] = std::get<1>(which);
+  co_return timer_ec ? timer_ec : asio::error::timed_out;
+}
+
+// PQflush could not send everything. libpq's rule: wait until the socket is
+// readable or writable; the server may be blocked sending us results, and
+// only reading them lets it take more input.
+asio::awaitable<boost::system::error_code> wait_flushable(asio::posix::stream_descriptor& socket,
+                                                          Clock::time_point deadline) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  auto which = co_await (socket.async_wait(Wait::wait_read, nothrow) || socket.async_wait(Wait::wait_write, nothrow) ||
+                         timer.async_wait(nothrow));
+  if (which.index() == 0) co_return std::get<0>(std::get<0>(which));
+  if (which.index() == 1) co_return std::get<0>(std::get<1>(which));
+  auto [timer_ec] = std::get<2>(which);
+  co_return timer_ec ? timer_ec : asio::error::timed_out;
 }
 
 PgError error_from_result(const PGresult* r) {
@@ -109,8 +117,7 @@ Connection::Connection(pg_conn* conn, asio::any_io_executor executor, const Conn
       socket_(executor, PQsocket(conn)),
       log_(log),
       prepared_statements_(options.prepared_statements),
-      created_at_(Clock::now()),
-      last_used_(created_at_) {
+      created_at_(Clock::now()) {
   PQsetNoticeProcessor(conn, &log_notice, &log_);
 }
 
@@ -126,8 +133,18 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
   if (PQsetnonblocking(conn.get(), 1) != 0) throw PgError(errc::connect_failed, libpq_error(conn.get()));
 
   auto deadline = deadline_after(options.connect_timeout);
-  asio::posix::stream_descriptor socket(executor);
+  // libpq owns the fd: the descriptor only borrows it, and gives it back on
+  // every way out (PQfinish closes it; closing it here too could close a
+  // descriptor some other thread has been given meanwhile).
+  struct Borrowed {
+    asio::posix::stream_descriptor socket;
+    ~Borrowed() {
+      if (socket.is_open()) socket.release();
+    }
+  } borrowed{asio::posix::stream_descriptor(executor)};
+  auto& socket = borrowed.socket;
   PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
+  boost::system::error_code ec;
   while (poll != PGRES_POLLING_OK) {
     if (poll == PGRES_POLLING_FAILED) throw PgError(errc::connect_failed, libpq_error(conn.get()));
     // The socket can change between attempts (several hosts, SSL retry).
@@ -137,16 +154,17 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
       if (socket.is_open()) socket.release();
       socket.assign(fd);
     }
-    auto ec = co_await wait_ready(socket, poll == PGRES_POLLING_READING ? Wait::wait_read : Wait::wait_write, deadline);
-    if (ec) {
-      socket.release();
-      if (ec == asio::error::timed_out)
-        throw PgError(errc::timeout, "connect timed out after " + std::to_string(options.connect_timeout.count()) + " ms");
-      throw PgError(errc::cancelled, "connect cancelled");
+    try {
+      ec = co_await wait_ready(socket, poll == PGRES_POLLING_READING ? Wait::wait_read : Wait::wait_write, deadline);
+    } catch (const boost::system::system_error& e) {
+      ec = e.code();  // Asio refuses to start a wait once we are cancelled
     }
+    if (ec == asio::error::timed_out)
+      throw PgError(errc::timeout, "connect timed out after " + std::to_string(options.connect_timeout.count()) + " ms");
+    if (ec) throw PgError(errc::cancelled, "connect cancelled");
     poll = PQconnectPoll(conn.get());
   }
-  if (socket.is_open()) socket.release();
+  if (socket.is_open()) socket.release();  // before the Connection registers the fd again
   co_return std::unique_ptr<Connection>(new Connection(conn.release(), executor, options, log));
 }
 
@@ -184,8 +202,7 @@ asio::awaitable<void> Connection::flush(Clock::time_point deadline) {
       broken_ = true;
       throw PgError(errc::connection_lost, libpq_error(conn_.get()));
     }
-    // Send buffer full: wait for either direction; the server may need us to read first.
-    auto ec = co_await wait_ready(socket_, Wait::wait_write, deadline);
+    auto ec = co_await wait_flushable(socket_, deadline);
     if (ec) fail_io(ec, ec == asio::error::timed_out);
     if (PQconsumeInput(conn_.get()) == 0) {
       broken_ = true;
@@ -269,7 +286,6 @@ asio::awaitable<Result> Connection::query(std::string_view sql, const Params& pa
   auto deadline = deadline_after(timeout);
   auto values = params.pointers();
   const int n = static_cast<int>(values.size());
-  last_used_ = Clock::now();
 
   if (!prepared_statements_) {
     if (PQsendQueryParams(conn_.get(), std::string(sql).c_str(), n, nullptr, values.data(), nullptr, nullptr, 0) == 0)
@@ -312,7 +328,6 @@ asio::awaitable<Result> Connection::query(std::string_view sql, const Params& pa
 asio::awaitable<void> Connection::execute(std::string_view sql) {
   if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
   if (needs_rollback_) co_await finish_pending_rollback();
-  last_used_ = Clock::now();
   if (PQsendQuery(conn_.get(), std::string(sql).c_str()) == 0) throw PgError(errc::connection_lost, libpq_error(conn_.get()));
   co_await flush(Clock::time_point::max());
   co_await collect_one(Clock::time_point::max());
@@ -321,7 +336,6 @@ asio::awaitable<void> Connection::execute(std::string_view sql) {
 asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Statement>& statements) {
   if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
   if (needs_rollback_) co_await finish_pending_rollback();
-  last_used_ = Clock::now();
   if (PQenterPipelineMode(conn_.get()) == 0) throw PgError(errc::protocol, libpq_error(conn_.get()));
 
   // Queue everything, one sync, one flush: a single round trip.
@@ -331,7 +345,7 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Stat
   for (const auto& st : statements) {
     auto values = st.params.pointers();
     const int n = static_cast<int>(values.size());
-    std::string sql = st.sql;
+    const std::string& sql = st.sql;
     if (prepared_statements_) {
       bool needs_prepare = false;
       std::string name = statement_name(sql, needs_prepare);

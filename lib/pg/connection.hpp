@@ -84,7 +84,6 @@ class Connection {
   bool needs_rollback() const noexcept { return needs_rollback_; }
 
   std::chrono::steady_clock::time_point created_at() const noexcept { return created_at_; }
-  std::chrono::steady_clock::time_point last_used() const noexcept { return last_used_; }
 
  private:
   Connection(pg_conn* conn, boost::asio::any_io_executor executor, const ConnectOptions& options, spdlog::logger& log);
@@ -114,7 +113,6 @@ class Connection {
   bool broken_ = false;
   bool needs_rollback_ = false;
   std::chrono::steady_clock::time_point created_at_;
-  std::chrono::steady_clock::time_point last_used_;
 };
 
 }  // namespace svc::pg

@@ -99,6 +99,7 @@ asio::awaitable<void> Pool::start() {
     ++connecting_;
   }
   auto [first, error] = co_await open_reserved();
+  if (error && error->code_value() == errc::cancelled) throw *error;  // a signal ended start-up
   std::string failure = error ? error->what() : "";
   if (first) {
     log_.info("database connected: server version {}, pool size {} + overflow {}", first->server_version(),
@@ -121,6 +122,7 @@ asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection() {
   } catch (const PgError& e) {
     failure = e;
   }
+  if (failure && failure->code_value() == errc::cancelled) throw *failure;  // our caller left: no news about the database
   bool start_reconnect = false;
   {
     std::lock_guard lock(mutex_);
@@ -203,7 +205,7 @@ asio::awaitable<PooledConnection> Pool::acquire() {
   auto executor = co_await asio::this_coro::executor;
   for (;;) {
     std::unique_ptr<Connection> candidate;
-    Clock::time_point idle_since = Clock::now();
+    Clock::time_point idle_since{};
     std::shared_ptr<Waiter> waiter;
     bool connect_new = false;
     {
@@ -421,6 +423,7 @@ asio::awaitable<void> Pool::reconnect_loop() {
       give_back(std::move(conn));
       continue;  // healthy now: the next turn ends the loop
     }
+    if (failure->code_value() == errc::cancelled) continue;  // stop(): the next turn ends the loop
     if (attempt == 1 || attempt % 20 == 0)
       log_.warn("database still unavailable after {} attempts: {}; retrying with backoff up to {} ms", attempt,
                 failure->what(),

@@ -148,6 +148,28 @@ TEST_CASE("a pipeline of 100 statements runs in one round trip; an error stops i
   });
 }
 
+TEST_CASE("a pipeline larger than the socket buffers completes: flush also reads what the server sends back") {
+  // 200 x 100 kB up and back down: the server blocks writing results we have
+  // not read yet, stops reading, and our send buffer fills. Waiting only for
+  // "writable" there deadlocks both sides (pipeline() has no deadline).
+  constexpr int kStatements = 200;
+  const std::string payload(100 * 1024, 'x');
+  bool finished = false;
+  std::size_t bytes_back = 0;
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await connect(ioc, pgtest::options("bigpipe"));
+    std::vector<svc::pg::Statement> statements;
+    for (int i = 0; i < kStatements; ++i) statements.push_back({"SELECT $1::text", Params(payload)});
+    asio::steady_timer watchdog(ioc, 30s);  // bounds the test if it deadlocks
+    auto outcome = co_await (c->pipeline(statements) || watchdog.async_wait(asio::use_awaitable));
+    finished = outcome.index() == 0;
+    if (finished)
+      for (const auto& r : std::get<0>(outcome)) bytes_back += r.text(0, 0).size();
+  });
+  REQUIRE(finished);
+  CHECK(bytes_back == kStatements * payload.size());
+}
+
 TEST_CASE("a query past its deadline is cancelled on the server within 1 s and the connection recovers") {
   pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
     asio::thread_pool blocking(1);

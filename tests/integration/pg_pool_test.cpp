@@ -250,6 +250,30 @@ TEST_CASE("a cancelled acquire leaves the pool usable and its slot to the next c
   });
 }
 
+TEST_CASE("an acquire cancelled while it opens a connection is no database failure and keeps no slot") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    PoolFixture f(ioc, small_pool(2, 0), "cancel-connect");
+    co_await f.pool.start();
+    auto held = co_await f.pool.acquire();  // the second acquire must open a connection
+    // 1 ms: well inside the SCRAM handshake of a new connection.
+    asio::steady_timer timer(ioc, 1ms);
+    auto which = co_await (f.pool.acquire() || timer.async_wait(asio::use_awaitable));
+    const bool cancelled = which.index() == 1;
+    MESSAGE(std::string(cancelled ? "cancelled mid-connect" : "the connection opened within 1 ms"));
+    auto stats = f.pool.stats();
+    CHECK(stats.failed_total == 0);  // a client leaving says nothing about the database
+    CHECK(stats.healthy);
+    CHECK(stats.connecting == 0);
+    auto health = co_await f.pool.check_health();
+    CHECK(health.status == svc::lifecycle::CheckResult::Status::ok);
+    auto second = co_await f.pool.acquire();  // the slot came back
+    CHECK(second->healthy());
+    second = svc::pg::PooledConnection();
+    held = svc::pg::PooledConnection();
+    co_await f.pool.stop();
+  });
+}
+
 TEST_CASE("with the database down: start succeeds unless fail_fast, readiness fails, acquire fails fast") {
   pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
     PoolSettings s = small_pool(1, 0);
