@@ -1,8 +1,9 @@
 #pragma once
-// A one-shot event a coroutine can await with a deadline, set from any thread.
-// All timer operations run on a private strand, which makes set() thread-safe.
+// A one-shot event coroutines can await, with or without a deadline, set from
+// any thread. Waiters and set() meet on a private strand.
 
 #include <chrono>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -18,14 +19,17 @@ class AsyncEvent {
   AsyncEvent& operator=(const AsyncEvent&) = delete;
 
   void set();
-  // True once set; false if `timeout` passed first.
+  // True once set; false if `timeout` passed first (or the waiter was cancelled).
   boost::asio::awaitable<bool> wait_for(std::chrono::steady_clock::duration timeout);
+  // Returns once set; throws system_error(operation_aborted) if cancelled first.
   boost::asio::awaitable<void> wait();
 
  private:
+  boost::asio::awaitable<bool> wait_until(std::chrono::steady_clock::time_point deadline);
+
   boost::asio::strand<boost::asio::any_io_executor> strand_;
-  boost::asio::steady_timer timer_;
-  bool set_ = false;  // strand only
+  std::vector<boost::asio::steady_timer*> waiters_;  // strand only
+  bool set_ = false;                                 // strand only
 };
 
 }  // namespace svc::lifecycle

@@ -1,0 +1,73 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <exception>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "lib/lifecycle/async_event.hpp"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using svc::lifecycle::AsyncEvent;
+
+namespace {
+
+// Runs `task` on `ioc`; a failure is rethrown by the caller after run().
+void spawn(asio::io_context& ioc, std::exception_ptr& failure, asio::awaitable<void> task) {
+  asio::co_spawn(ioc, std::move(task), [&failure](std::exception_ptr e) {
+    if (e && !failure) failure = e;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("AsyncEvent: each waiter keeps its own deadline; set() wakes those still waiting") {
+  asio::io_context ioc;
+  AsyncEvent event(ioc.get_executor());
+  std::exception_ptr failure;
+  std::optional<bool> patient, hasty;
+  // Named: a coroutine lambda's captures live in the closure, which must
+  // outlive the coroutine.
+  auto wait_patiently = [&]() -> asio::awaitable<void> { patient = co_await event.wait_for(10s); };
+  auto wait_hastily = [&]() -> asio::awaitable<void> { hasty = co_await event.wait_for(20ms); };
+  auto set_later = [&]() -> asio::awaitable<void> {
+    asio::steady_timer t(ioc, 100ms);
+    co_await t.async_wait(asio::use_awaitable);
+    event.set();
+  };
+  // The patient waiter starts first; the hasty one must not cut its wait short.
+  spawn(ioc, failure, wait_patiently());
+  spawn(ioc, failure, wait_hastily());
+  spawn(ioc, failure, set_later());
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  REQUIRE(hasty);
+  CHECK_FALSE(*hasty);  // its own 20 ms passed before set()
+  REQUIRE(patient);
+  CHECK(*patient);      // woken by set(), not by the other waiter's timer
+}
+
+TEST_CASE("AsyncEvent: wait() after set() returns at once; a wait_for after set() is true") {
+  asio::io_context ioc;
+  AsyncEvent event(ioc.get_executor());
+  std::exception_ptr failure;
+  bool waited = false;
+  std::optional<bool> later;
+  event.set();
+  auto wait_twice = [&]() -> asio::awaitable<void> {
+    co_await event.wait();
+    waited = true;
+    later = co_await event.wait_for(0ms);
+  };
+  spawn(ioc, failure, wait_twice());
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  CHECK(waited);
+  REQUIRE(later);
+  CHECK(*later);
+}
