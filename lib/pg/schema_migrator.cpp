@@ -49,7 +49,10 @@ asio::awaitable<void> SchemaMigrator::start() {
   readiness_.add_check("schema", true, [this]() -> asio::awaitable<CheckResult> {
     co_return applied() ? CheckResult::ok() : CheckResult::failed("Database schema not migrated yet");
   });
-  bool done = co_await try_apply();
+  // If the pool could not connect, trying now would only wait out another
+  // connect timeout: go straight to the background retries.
+  bool done = false;
+  if (pool_.stats().healthy) done = co_await try_apply();
   if (done) co_return;
   log_.warn("schema migrations postponed: database unavailable; retrying in the background");
   retrying_ = true;
