@@ -10,7 +10,9 @@
 
 #include "lib/config/database_url.hpp"
 #include "lib/config/env.hpp"
+#include "lib/http/client_settings.hpp"
 #include "lib/pg/pool_settings.hpp"
+#include "lib/telemetry/telemetry_settings.hpp"
 
 namespace svc::config {
 
@@ -39,6 +41,8 @@ struct Settings {
   DatabaseUrl database;
   // DB_* knobs; DB_POOL_SIZE and DB_MAX_OVERFLOW default by APP_ENV profile.
   svc::pg::PoolSettings pool;
+  svc::http::ClientSettings upstream;  // UPSTREAM_*, USE_ORIGIN_PROXY, ORIGIN_PROXY_URL
+  svc::telemetry::TelemetrySettings telemetry;  // TELEMETRY_*, ACCESS_LOG
   std::vector<std::string> api_keys;  // API_KEY plus API_KEYS; never empty
   std::string log_level = "info";     // trace|debug|info|warn|error|critical|off
   LogFormat log_format = LogFormat::text;
