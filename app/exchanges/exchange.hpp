@@ -1,10 +1,13 @@
 #pragma once
 // The interface every exchange adapter implements: fetch one page of offers
-// for a market, and list the markets it trades.
+// for a market. Listing the markets an exchange trades is Binance's alone
+// (Binance::pairs): Bybit has no public API for it that we use.
 
+#include <compare>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -24,9 +27,11 @@ struct FetchResult {
   std::size_t skipped = 0;    // offers that could not be mapped (each logged)
 };
 
+// A market Binance trades (Binance::pairs); ordered by asset, then fiat.
 struct Pair {
   std::string asset;
   std::string fiat;
+  auto operator<=>(const Pair&) const = default;
 };
 
 // The exchange could not be asked or answered nonsense. `timed_out`
@@ -47,8 +52,6 @@ class Exchange {
   virtual std::string_view display_name() const = 0;  // "Binance" (client error messages)
   // Throws UpstreamError; offers that cannot be mapped are skipped and counted.
   virtual boost::asio::awaitable<FetchResult> fetch_offers(const Market& market, const CallContext& ctx) = 0;
-  // Every (asset, fiat) pair the exchange trades, sorted; throws UpstreamError.
-  virtual boost::asio::awaitable<std::vector<Pair>> pairs(const CallContext& ctx) = 0;
 };
 
 }  // namespace p2p

@@ -1,0 +1,45 @@
+#pragma once
+// What the adapters share to call their exchange: the HTTP client, the base
+// URL, the logger, and one way to ask: POST a JSON body, get the response
+// body back, or an UpstreamError carrying the client's reason.
+
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "app/exchanges/exchange.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace svc::http {
+class Client;
+}
+
+namespace p2p {
+
+class HttpExchange : public Exchange {
+ public:
+  // `client` and `log` must outlive the adapter. base_url is the exchange's
+  // origin, e.g. "https://p2p.binance.com" (or the replay exchange's URL);
+  // a trailing '/' is dropped.
+  HttpExchange(svc::http::Client& client, std::string base_url, spdlog::logger& log);
+
+ protected:
+  // POSTs `json_body` to base_url + path with X-Request-ID and traceparent
+  // from `ctx` when they are set. Every exchange call made this way is a read
+  // (a search, a config list), so it is marked retry-safe.
+  // svc::http::ClientError becomes UpstreamError with the same message and
+  // timed_out(); cancellation propagates unchanged.
+  boost::asio::awaitable<std::string> post(std::string_view path, std::string json_body, const CallContext& ctx);
+
+  spdlog::logger& log_;
+
+ private:
+  svc::http::Client& client_;
+  std::string base_url_;
+};
+
+}  // namespace p2p
