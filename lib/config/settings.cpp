@@ -39,6 +39,15 @@ enum class Var : std::size_t {
   max_body_bytes,
   header_timeout,
   idle_timeout,
+  upstream_connect_timeout,
+  upstream_read_timeout,
+  upstream_timeout,
+  upstream_max_response_bytes,
+  upstream_max_connections,
+  upstream_retries,
+  upstream_ca_file,
+  use_origin_proxy,
+  origin_proxy_url,
   count
 };
 
@@ -72,6 +81,10 @@ constexpr SecondsRange pool_recycle_range{1, 86400};
 constexpr SecondsRange connect_timeout_range{0.1, 600};
 constexpr SecondsRange statement_timeout_range{0, 86400};
 constexpr SecondsRange reconnect_backoff_range{0.05, 60};
+constexpr SecondsRange upstream_timeout_range{0.1, 600};
+constexpr IntegerRange upstream_response_bytes_range{1024, 1024 * 1024 * 1024};
+constexpr IntegerRange upstream_connections_range{1, 1024};
+constexpr IntegerRange upstream_retries_range{0, 10};
 constexpr Profile pool_size_profile{10, 5, 1};
 constexpr Profile max_overflow_profile{20, 10, 1};
 // PoolSettings' own defaults are the prod profile.
@@ -227,6 +240,38 @@ void read_api_keys(EnvReader& reader, Settings& settings) {
   settings.api_keys = std::move(keys);
 }
 
+void read_upstream(EnvReader& reader, Settings& settings) {
+  auto& up = settings.upstream;
+  const auto seconds = [&reader](Var id, std::chrono::milliseconds fallback) {
+    return reader.seconds(variable(id), in_seconds(fallback), upstream_timeout_range.min, upstream_timeout_range.max);
+  };
+  const auto count = [&reader](Var id, std::size_t fallback, const IntegerRange& range) {
+    return static_cast<std::size_t>(
+        reader.integer(variable(id), static_cast<std::int64_t>(fallback), range.min, range.max));
+  };
+  up.connect_timeout = seconds(Var::upstream_connect_timeout, up.connect_timeout);
+  up.read_timeout = seconds(Var::upstream_read_timeout, up.read_timeout);
+  up.total_timeout = seconds(Var::upstream_timeout, up.total_timeout);
+  up.max_response_bytes =
+      count(Var::upstream_max_response_bytes, up.max_response_bytes, upstream_response_bytes_range);
+  up.max_connections_per_origin =
+      count(Var::upstream_max_connections, up.max_connections_per_origin, upstream_connections_range);
+  up.max_retries = static_cast<unsigned>(count(Var::upstream_retries, up.max_retries, upstream_retries_range));
+  up.ca_file = reader.string(variable(Var::upstream_ca_file), up.ca_file);
+  up.use_proxy = reader.boolean(variable(Var::use_origin_proxy), up.use_proxy);
+
+  const Variable& proxy = variable(Var::origin_proxy_url);
+  up.proxy_url = reader.string(proxy, "");
+  if (!up.use_proxy) return;
+  if (up.proxy_url.empty()) {
+    throw ConfigError(proxy.name, proxy.name + " is not set (expected " + proxy.expected + "; USE_ORIGIN_PROXY=true)");
+  }
+  if (up.proxy_url.rfind("http://", 0) != 0 || up.proxy_url.size() <= 7) {
+    throw ConfigError(proxy.name, error_line(proxy.name, masked_url(up.proxy_url),
+                                             "is not an HTTP proxy URL (expected " + proxy.expected + ")"));
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(AppEnv env) {
@@ -311,6 +356,31 @@ const std::vector<Variable>& Settings::variables() {
                                  "seconds allowed to receive a request header " + range_text(header_timeout_range)});
     define(Var::idle_timeout, {"IDLE_TIMEOUT_SECONDS", seconds_text(defaults.http.idle_timeout),
                                "seconds a keep-alive connection may idle " + range_text(idle_timeout_range)});
+    const auto& up = defaults.upstream;
+    define(Var::upstream_connect_timeout,
+           {"UPSTREAM_CONNECT_TIMEOUT_SECONDS", seconds_text(up.connect_timeout),
+            "exchange calls: seconds to resolve, connect, tunnel and handshake " + range_text(upstream_timeout_range)});
+    define(Var::upstream_read_timeout, {"UPSTREAM_READ_TIMEOUT_SECONDS", seconds_text(up.read_timeout),
+                                        "exchange calls: seconds to wait for response bytes " +
+                                            range_text(upstream_timeout_range)});
+    define(Var::upstream_timeout, {"UPSTREAM_TIMEOUT_SECONDS", seconds_text(up.total_timeout),
+                                   "exchange calls: seconds for a whole call, retries included " +
+                                       range_text(upstream_timeout_range)});
+    define(Var::upstream_max_response_bytes,
+           {"UPSTREAM_MAX_RESPONSE_BYTES", std::to_string(up.max_response_bytes),
+            "largest accepted exchange response " + range_text(upstream_response_bytes_range)});
+    define(Var::upstream_max_connections,
+           {"UPSTREAM_MAX_CONNECTIONS", std::to_string(up.max_connections_per_origin),
+            "keep-alive connections per exchange host " + range_text(upstream_connections_range)});
+    define(Var::upstream_retries, {"UPSTREAM_RETRIES", std::to_string(up.max_retries),
+                                   "extra attempts for read-only exchange calls " + range_text(upstream_retries_range)});
+    define(Var::upstream_ca_file, {"UPSTREAM_CA_FILE", "(none)",
+                                   "PEM file of CA certificates trusted besides the system store (for tests)"});
+    define(Var::use_origin_proxy, {"USE_ORIGIN_PROXY", bool_text(up.use_proxy),
+                                   "send exchange calls through ORIGIN_PROXY_URL (true|false)"});
+    define(Var::origin_proxy_url, {"ORIGIN_PROXY_URL", "(none)",
+                                   "HTTP proxy http://[user:password@]host:port; CONNECT is used for https", true,
+                                   "http://host:port"});
 
     if (std::any_of(list.begin(), list.end(), [](const Variable& v) { return v.name.empty(); })) {
       throw std::logic_error("Settings::variables(): a variable is not defined");
@@ -356,12 +426,13 @@ Settings Settings::from_env(const EnvLookup& env) {
   settings.http.max_body_bytes = bytes(Var::max_body_bytes, settings.http.max_body_bytes, body_bytes_range);
   settings.http.header_timeout = seconds(Var::header_timeout, settings.http.header_timeout, header_timeout_range);
   settings.http.idle_timeout = seconds(Var::idle_timeout, settings.http.idle_timeout, idle_timeout_range);
+  read_upstream(reader, settings);
 
   settings.effective = reader.effective();
   return settings;
 }
 
-void print_help(std::ostream& out, std::string_view program) {
+void print_help(std::ostream& out, std::string_view program, const std::vector<Variable>& more) {
   out << "Usage: " << program << " [--help | --print-config | migrate [--status]]\n"
       << "\n"
       << "Options:\n"
@@ -373,7 +444,8 @@ void print_help(std::ostream& out, std::string_view program) {
       << "\n"
       << "Environment variables (an empty value counts as unset):\n";
 
-  const auto& variables = Settings::variables();
+  std::vector<Variable> variables = Settings::variables();
+  variables.insert(variables.end(), more.begin(), more.end());
   const auto default_shown = [](const Variable& v) { return v.default_text.empty() ? std::string("required") : v.default_text; };
   std::size_t name_width = 0;
   std::size_t default_width = 0;

@@ -61,7 +61,8 @@ struct Settings {
 std::string_view to_string(AppEnv env);
 std::string_view to_string(LogFormat format);
 
-void print_help(std::ostream& out, std::string_view program);
+// `more`: the application's own variables, listed after the kit's.
+void print_help(std::ostream& out, std::string_view program, const std::vector<Variable>& more = {});
 void print_config(std::ostream& out, const Settings& settings);
 
 }  // namespace svc::config

@@ -96,13 +96,25 @@ std::string QueryParams::literal(std::string_view name, std::string_view fallbac
                                  const std::vector<std::string_view>& allowed) {
   auto raw = get(name);
   if (!raw) return std::string(fallback);
+  return checked_literal(name, *raw, allowed).value_or(std::string(fallback));
+}
+
+std::optional<std::string> QueryParams::optional_literal(std::string_view name,
+                                                         const std::vector<std::string_view>& allowed) {
+  auto raw = get(name);
+  if (!raw || raw->empty()) return std::nullopt;
+  return checked_literal(name, *raw, allowed);
+}
+
+std::optional<std::string> QueryParams::checked_literal(std::string_view name, std::string_view raw,
+                                                        const std::vector<std::string_view>& allowed) {
   for (auto a : allowed)
-    if (*raw == a) return std::string(a);
+    if (raw == a) return std::string(a);
   auto expected = quoted_alternatives(allowed);
-  auto e = query_error(name, "literal_error", "Input should be " + expected, *raw);
+  auto e = query_error(name, "literal_error", "Input should be " + expected, raw);
   e.context["expected"] = expected;
   add_error(std::move(e));
-  return std::string(fallback);
+  return std::nullopt;
 }
 
 std::optional<std::string> QueryParams::optional_matching(std::string_view name, std::string_view pattern,

@@ -30,6 +30,8 @@ class QueryParams {
   bool boolean(std::string_view name, bool fallback);
   // One of a fixed set of values, compared exactly (pydantic's Literal).
   std::string literal(std::string_view name, std::string_view fallback, const std::vector<std::string_view>& allowed);
+  // The same for a filter: absent or empty means "no value".
+  std::optional<std::string> optional_literal(std::string_view name, const std::vector<std::string_view>& allowed);
   // A string checked by `valid`; `pattern` is the regex shown to clients.
   std::string matching(std::string_view name, std::string_view fallback, std::string_view pattern,
                        const std::function<bool(std::string_view)>& valid);
@@ -42,6 +44,8 @@ class QueryParams {
   void finish() const;  // throws ValidationError when errors() is not empty
 
  private:
+  std::optional<std::string> checked_literal(std::string_view name, std::string_view raw,
+                                             const std::vector<std::string_view>& allowed);
   std::vector<std::pair<std::string, std::string>> values_;
   std::vector<FieldError> errors_;
 };

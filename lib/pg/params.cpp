@@ -43,6 +43,24 @@ Params& Params::add(std::chrono::sys_time<std::chrono::microseconds> v) {
   return *this;
 }
 
+Params& Params::add(const std::vector<std::string>& elements) {
+  std::string literal = "{";
+  for (const auto& e : elements) {
+    if (literal.size() > 1) literal += ',';
+    // Always quoted: then only '"' and '\\' need escaping (NULL, spaces,
+    // commas and braces are plain text inside quotes).
+    literal += '"';
+    for (const char c : e) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  values_.emplace_back(std::move(literal));
+  return *this;
+}
+
 std::vector<const char*> Params::pointers() const {
   std::vector<const char*> out;
   out.reserve(values_.size());

@@ -29,6 +29,9 @@ class Params {
   Params& add(std::uint32_t v) { return add(static_cast<std::int64_t>(v)); }
   Params& add(double v);
   Params& add(std::chrono::sys_time<std::chrono::microseconds> v);
+  // A text[] literal ({"a","b\"c"}); bind it with an explicit cast ($1::text[],
+  // $1::numeric[]) so the server parses each element as that type.
+  Params& add(const std::vector<std::string>& elements);
   template <typename T>
   Params& add(const std::optional<T>& v) {
     return v ? add(*v) : add(std::nullopt);
