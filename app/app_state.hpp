@@ -9,7 +9,14 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/logger.h>
 
+#include "app/app_settings.hpp"
+#include "app/exchanges/binance.hpp"
+#include "app/exchanges/bybit.hpp"
+#include "app/offer_store.hpp"
+#include "app/pairs_cache.hpp"
+#include "app/scraper.hpp"
 #include "lib/config/settings.hpp"
+#include "lib/http/client.hpp"
 #include "lib/http/api_key.hpp"
 #include "lib/http/router.hpp"
 #include "lib/http/server.hpp"
@@ -23,9 +30,10 @@ namespace p2p {
 struct AppState {
   // `loops`: where the HTTP server runs connections (EventLoops::executors()).
   AppState(boost::asio::io_context& ioc, std::vector<boost::asio::any_io_executor> loops,
-           svc::config::Settings settings, std::shared_ptr<spdlog::logger> logger);
+           svc::config::Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::logger> logger);
 
   svc::config::Settings settings;
+  AppSettings app_settings;
   std::shared_ptr<spdlog::logger> log;
   svc::lifecycle::Readiness readiness;
   svc::http::Router router;  // filled before the server starts, read-only afterwards
@@ -34,7 +42,15 @@ struct AppState {
   // Components, in start order (stopped in reverse).
   svc::pg::Pool pool;
   svc::pg::SchemaMigrator migrator;
+  svc::http::Client upstream;  // the exchanges' HTTP client
+  OfferStore store;
+  Binance binance;
+  Bybit bybit;
+  PairsCache pairs;
+  Scraper scraper;  // a component only when SCRAPE_TARGETS is set
   svc::http::Server server;
+
+  Exchange& exchange(std::string_view name);  // "binance" | "bybit"
 };
 
 // libpq connection options from the settings (password inside: never log).

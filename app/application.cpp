@@ -10,6 +10,7 @@
 
 #include "app/app_state.hpp"
 #include "app/migrations.hpp"
+#include "app/offer_routes.hpp"
 #include "app/routes.hpp"
 #include "lib/lifecycle/event_loops.hpp"
 #include "lib/lifecycle/probe_routes.hpp"
@@ -36,15 +37,29 @@ svc::pg::ConnectOptions connect_options(const config::Settings& settings) {
 }
 
 AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, config::Settings s,
-                   std::shared_ptr<spdlog::logger> logger)
+                   AppSettings a, std::shared_ptr<spdlog::logger> logger)
     : settings(std::move(s)),
+      app_settings(std::move(a)),
       log(std::move(logger)),
       auth(settings.api_keys),
       lifecycle(ioc.get_executor(), *log, readiness, settings.shutdown),
       pool(ioc, connect_options(settings), settings.pool, *log, readiness),
       migrator(ioc, pool, migrations(), *log, readiness,
                [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
+      upstream(ioc, settings.upstream, *log),
+      store(pool),
+      binance(upstream, app_settings.binance_base_url, *log),
+      bybit(upstream, app_settings.bybit_base_url, *log),
+      pairs(app_settings.pairs_cache),
+      scraper(ioc, app_settings.scrape_targets, app_settings.scrape_interval,
+              [this](std::string_view name) -> Exchange& { return exchange(name); }, store, *log),
       server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {}
+
+Exchange& AppState::exchange(std::string_view name) {
+  if (name == binance.name()) return binance;
+  if (name == bybit.name()) return bybit;
+  throw std::invalid_argument("unknown exchange \"" + std::string(name) + "\"");
+}
 
 namespace {
 
@@ -57,17 +72,20 @@ std::optional<svc::http::Response> map_database_errors(const std::exception& e) 
   return res;
 }
 
-int serve(config::Settings settings, std::shared_ptr<spdlog::logger> log) {
+int serve(config::Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::logger> log) {
   log->info("p2p-dashboard starting: env={} threads={} database={}", config::to_string(settings.app_env),
             settings.threads, settings.database.sanitized());
   asio::io_context ioc(1);
   svc::lifecycle::EventLoops loops(ioc, settings.threads);
-  AppState app(ioc, loops.executors(), std::move(settings), log);
+  AppState app(ioc, loops.executors(), std::move(settings), std::move(app_settings), log);
   svc::lifecycle::add_probe_routes(app.router, app.readiness);
   add_routes(app);
+  add_offer_routes(app);
   app.server.set_exception_mapper(map_database_errors);
   app.lifecycle.add(app.pool);
   app.lifecycle.add(app.migrator);
+  app.lifecycle.add(app.upstream);
+  if (!app.app_settings.scrape_targets.empty()) app.lifecycle.add(app.scraper);
   app.lifecycle.add(app.server);  // listens last, stops first
 
   int exit_code = kExitFailure;
@@ -119,7 +137,7 @@ int run_application(int argc, char** argv) {
   std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   enum class Mode { serve, print_config, migrate, migrate_status } mode = Mode::serve;
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    config::print_help(std::cout, program);
+    config::print_help(std::cout, program, AppSettings::variables());
     return 0;
   }
   if (args.size() == 1 && args[0] == "--print-config") {
@@ -134,8 +152,10 @@ int run_application(int argc, char** argv) {
   }
 
   config::Settings settings;
+  AppSettings app_settings;
   try {
     settings = config::Settings::from_env(config::process_env());
+    app_settings = AppSettings::from_env(config::process_env(), settings.effective);
   } catch (const config::ConfigError& e) {
     std::cerr << "config error: " << e.what() << '\n';
     return kExitConfigError;
@@ -146,7 +166,7 @@ int run_application(int argc, char** argv) {
   }
   auto log = svc::telemetry::make_logger("p2p-dashboard", settings.log_level, settings.log_format);
   for (const auto& note : settings.notes) log->info("config: {}", note);
-  if (mode == Mode::serve) return serve(std::move(settings), log);
+  if (mode == Mode::serve) return serve(std::move(settings), std::move(app_settings), log);
   return migrate(settings, *log, mode == Mode::migrate_status);
 }
 

@@ -1,0 +1,139 @@
+#include "app/offer_json.hpp"
+
+#include "lib/pg/result.hpp"
+#include "lib/telemetry/logging.hpp"
+
+namespace p2p {
+
+namespace {
+
+void append_string(std::string& out, std::string_view text) {
+  out += '"';
+  svc::telemetry::append_json_escaped(out, text);
+  out += '"';
+}
+
+// "key":
+void append_key(std::string& out, std::string_view key) {
+  if (out.back() != '{') out += ',';
+  append_string(out, key);
+  out += ':';
+}
+
+void append_text_field(std::string& out, std::string_view key, std::string_view value) {
+  append_key(out, key);
+  append_string(out, value);
+}
+
+void append_optional_decimal(std::string& out, std::string_view key, const std::optional<std::string>& value) {
+  append_key(out, key);
+  if (value)
+    out.append(trim_decimal(*value));
+  else
+    out.append("null");
+}
+
+void append_optional_time(std::string& out, std::string_view key, const std::optional<Micros>& value) {
+  append_key(out, key);
+  if (value)
+    append_string(out, svc::pg::format_timestamp(*value));
+  else
+    out.append("null");
+}
+
+}  // namespace
+
+std::string_view trim_decimal(std::string_view numeric) noexcept {
+  if (numeric.find('.') == std::string_view::npos) return numeric;
+  while (numeric.back() == '0') numeric.remove_suffix(1);
+  if (numeric.back() == '.') numeric.remove_suffix(1);
+  return numeric;
+}
+
+void append_offer(std::string& out, const StoredOffer& o) {
+  out += '{';
+  append_text_field(out, "id", o.id);
+  append_text_field(out, "exchange", o.exchange);
+  append_text_field(out, "external_id", o.external_id);
+  append_text_field(out, "timestamp", svc::pg::format_timestamp(o.fetched_at));
+  append_text_field(out, "fiat", o.fiat);
+  append_text_field(out, "asset", o.asset);
+  append_key(out, "price");
+  out.append(trim_decimal(o.price));
+  append_key(out, "available");
+  out.append(trim_decimal(o.available));
+  append_key(out, "min_limit");
+  out.append(trim_decimal(o.min_limit));
+  append_key(out, "max_limit");
+  out.append(trim_decimal(o.max_limit));
+  append_key(out, "payment_methods");
+  out.append(o.payment_methods_json);  // JSON from the database (json_agg)
+  append_text_field(out, "trade_type", o.trade_type);
+  append_text_field(out, "advertiser", o.advertiser);
+  out += '}';
+}
+
+std::string offers_json(const std::vector<StoredOffer>& offers) {
+  std::string out;
+  out.reserve(64 + offers.size() * 400);
+  out += '[';
+  for (const auto& o : offers) {
+    if (out.size() > 1) out += ',';
+    append_offer(out, o);
+  }
+  out += ']';
+  return out;
+}
+
+std::string history_json(const HistoryPage& page) {
+  std::string out = "{\"items\":" + offers_json(page.items);
+  out.append(",\"next_cursor\":");
+  if (page.next)
+    append_string(out, encode_cursor(*page.next));
+  else
+    out.append("null");
+  out += '}';
+  return out;
+}
+
+std::string payment_methods_json(const std::vector<PaymentMethod>& methods) {
+  std::string out = "[";
+  for (const auto& m : methods) {
+    if (out.size() > 1) out += ',';
+    out.append("{\"id\":").append(std::to_string(m.id));
+    append_text_field(out, "name", m.name);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
+std::string stats_json(const MarketStats& s, const OfferFilter& filter, std::string_view window) {
+  std::string out = "{";
+  const auto optional_text = [&out](std::string_view key, const std::optional<std::string>& value) {
+    append_key(out, key);
+    if (value)
+      append_string(out, *value);
+    else
+      out.append("null");
+  };
+  optional_text("exchange", filter.exchange);
+  optional_text("fiat", filter.fiat);
+  optional_text("asset", filter.asset);
+  optional_text("trade_type", filter.trade_type);
+  append_text_field(out, "window", window);
+  append_key(out, "count");
+  out.append(std::to_string(s.count));
+  append_optional_decimal(out, "best_price", s.best_price);
+  append_optional_decimal(out, "median_price", s.median_price);
+  append_optional_decimal(out, "worst_price", s.worst_price);
+  append_optional_decimal(out, "min_price", s.min_price);
+  append_optional_decimal(out, "max_price", s.max_price);
+  append_optional_decimal(out, "spread", s.spread);
+  append_optional_time(out, "first_seen", s.first_seen);
+  append_optional_time(out, "last_seen", s.last_seen);
+  out += '}';
+  return out;
+}
+
+}  // namespace p2p

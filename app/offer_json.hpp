@@ -1,0 +1,27 @@
+#pragma once
+// The API's JSON for stored offers, written by hand: decimals go out as JSON
+// numbers with exactly the digits PostgreSQL stored (a double would not
+// round-trip numeric(20,8), and Boost.JSON prints doubles as "3.65E1").
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/offer_store.hpp"
+
+namespace p2p {
+
+// "36.50000000" → "36.5", "100.00000000" → "100".
+std::string_view trim_decimal(std::string_view numeric) noexcept;
+
+void append_offer(std::string& out, const StoredOffer& offer);
+// [ {...}, ... ]
+std::string offers_json(const std::vector<StoredOffer>& offers);
+// {"items":[...],"next_cursor":"..."|null}
+std::string history_json(const HistoryPage& page);
+// {"id":..,"name":..} list
+std::string payment_methods_json(const std::vector<PaymentMethod>& methods);
+// The stats object, `filters` echoed back.
+std::string stats_json(const MarketStats& stats, const OfferFilter& filter, std::string_view window);
+
+}  // namespace p2p

@@ -1,0 +1,244 @@
+#include "app/offer_routes.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "app/app_state.hpp"
+#include "app/offer_json.hpp"
+#include "lib/http/errors.hpp"
+#include "lib/http/query.hpp"
+
+namespace p2p {
+
+namespace asio = boost::asio;
+namespace http = svc::http;
+
+namespace {
+
+constexpr std::string_view code_pattern = "^[A-Z0-9]{2,10}$";
+constexpr std::string_view window_pattern = "^[1-9][0-9]*[smhd]$";
+constexpr std::int64_t max_window_seconds = 30 * 24 * 3600;
+const std::vector<std::string_view> trade_types{"BUY", "SELL"};
+const std::vector<std::string_view> exchanges{"binance", "bybit"};
+
+http::Response json_text(std::string body) {
+  return http::text_response(http::Status::ok, std::move(body), "application/json");
+}
+
+CallContext call_context(const http::RequestContext& ctx) { return CallContext{std::string(ctx.request_id), {}}; }
+
+// ?fiat=VES&asset=USDT&tradeType=BUY&page=1&rows=20 (the defaults).
+Market market_params(http::QueryParams& q) {
+  Market m;
+  m.fiat = q.matching("fiat", m.fiat, code_pattern, is_currency_code);
+  m.asset = q.matching("asset", m.asset, code_pattern, is_currency_code);
+  m.trade_type = q.literal("tradeType", m.trade_type, trade_types);
+  m.page = static_cast<int>(q.integer("page", m.page, 1, 100));
+  m.rows = static_cast<int>(q.integer("rows", m.rows, 1, 20));
+  q.finish();
+  return m;
+}
+
+// Filters of the read API; an empty value means "any".
+OfferFilter filter_params(http::QueryParams& q) {
+  OfferFilter f;
+  f.exchange = q.optional_literal("exchange", exchanges);
+  const auto code = [&q](std::string_view name) -> std::optional<std::string> {
+    auto raw = q.get(name);
+    if (!raw || raw->empty()) return std::nullopt;
+    return q.optional_matching(name, code_pattern, is_currency_code);
+  };
+  f.fiat = code("fiat");
+  f.asset = code("asset");
+  f.trade_type = q.optional_literal("trade_type", trade_types);
+  return f;
+}
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+// ISO 8601: 2026-11-23, 2026-11-23T10:00:00[.ffffff][Z|±HH:MM]; no offset = UTC.
+std::optional<Micros> parse_time(std::string_view s) {
+  using namespace std::chrono;
+  int y, mo, d, h = 0, mi = 0, se = 0;
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d))
+    return std::nullopt;
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  std::size_t pos = 10;
+  std::int64_t micros = 0;
+  int offset_minutes = 0;
+  if (pos < s.size()) {
+    if ((s[pos] != 'T' && s[pos] != ' ') || !digits(s, pos + 1, 2, h) || s.size() < pos + 9 || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, mi) || s[pos + 6] != ':' || !digits(s, pos + 7, 2, se) || h > 23 || mi > 59 || se > 59)
+      return std::nullopt;
+    pos += 9;
+    if (pos < s.size() && s[pos] == '.') {
+      std::int64_t scale = 100000;
+      const std::size_t first = ++pos;
+      for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, scale /= 10) micros += (s[pos] - '0') * scale;
+      if (pos == first) return std::nullopt;
+    }
+    if (pos < s.size() && s[pos] == 'Z') {
+      ++pos;
+    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+      int oh, om;
+      if (!digits(s, pos + 1, 2, oh) || s.size() < pos + 6 || s[pos + 3] != ':' || !digits(s, pos + 4, 2, om) ||
+          oh > 23 || om > 59)
+        return std::nullopt;
+      offset_minutes = (s[pos] == '-' ? -1 : 1) * (oh * 60 + om);
+      pos += 6;
+    }
+    if (pos != s.size()) return std::nullopt;
+  }
+  const auto local = sys_days{date} + hours{h} + minutes{mi} + seconds{se} + microseconds{micros};
+  return time_point_cast<microseconds>(local - minutes{offset_minutes});
+}
+
+std::optional<Micros> time_param(http::QueryParams& q, std::string_view name) {
+  auto raw = q.get(name);
+  if (!raw || raw->empty()) return std::nullopt;
+  auto t = parse_time(*raw);
+  if (!t) {
+    q.add_error({"query", std::string(name), "datetime_from_date_parsing",
+                 "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z)", std::string(*raw), true, {}});
+  }
+  return t;
+}
+
+// "90s", "30m", "1h", "7d" → seconds (1 s to 30 days).
+std::optional<std::chrono::seconds> parse_window(std::string_view s) {
+  if (s.size() < 2 || s.size() > 12 || s[0] < '1' || s[0] > '9') return std::nullopt;
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    n = n * 10 + (s[i] - '0');
+  }
+  std::int64_t unit = 0;
+  switch (s.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return std::nullopt;
+  }
+  if (n > max_window_seconds / unit) return std::nullopt;
+  return std::chrono::seconds{n * unit};
+}
+
+[[noreturn]] void throw_upstream(std::string_view what, const Exchange& exchange, const UpstreamError& e) {
+  std::string detail = "Error fetching ";
+  detail.append(exchange.display_name()).append(" ").append(what).append(": ").append(e.what());
+  throw http::HttpError(e.timed_out() ? http::Status::gateway_timeout : http::Status::bad_gateway, std::move(detail));
+}
+
+// GET /api/v1/<exchange>/offers: fetch, store the batch, return the stored rows.
+http::Handler fetch_offers_handler(AppState& app, Exchange& exchange) {
+  return [&app, &exchange](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+    app.auth.require(ctx);
+    http::QueryParams q(ctx.query);
+    const Market market = market_params(q);
+    FetchResult fetched;
+    std::optional<UpstreamError> failure;
+    try {
+      fetched = co_await exchange.fetch_offers(market, call_context(ctx));
+    } catch (const UpstreamError& e) {
+      failure = e;
+    }
+    if (failure) throw_upstream("offers", exchange, *failure);
+    const auto stored = co_await app.store.save(fetched.offers);
+    co_return json_text(offers_json(stored));
+  };
+}
+
+}  // namespace
+
+void add_offer_routes(AppState& app) {
+  app.router.add(http::Verb::get, "/api/v1/binance/offers", fetch_offers_handler(app, app.binance));
+  app.router.add(http::Verb::get, "/api/v1/bybit/offers", fetch_offers_handler(app, app.bybit));
+
+  app.router.add(http::Verb::get, "/api/v1/binance/pairs",
+                 [&app](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+                   app.auth.require(ctx);
+                   if (auto cached = app.pairs.get()) co_return json_text(std::move(*cached));
+                   std::vector<Pair> pairs;
+                   std::optional<UpstreamError> failure;
+                   try {
+                     pairs = co_await app.binance.pairs(call_context(ctx));
+                   } catch (const UpstreamError& e) {
+                     failure = e;
+                   }
+                   if (failure) throw_upstream("pairs", app.binance, *failure);
+                   boost::json::array body;
+                   for (const auto& p : pairs) body.push_back({{"asset", p.asset}, {"fiat", p.fiat}});
+                   std::string text = boost::json::serialize(body);
+                   app.pairs.put(text);
+                   co_return json_text(std::move(text));
+                 });
+
+  app.router.add(http::Verb::get, "/api/v1/offers", [&app](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+    app.auth.require(ctx);
+    http::QueryParams q(ctx.query);
+    HistoryQuery query;
+    query.filter = filter_params(q);
+    query.since = time_param(q, "since");
+    query.until = time_param(q, "until");
+    query.limit = static_cast<int>(q.integer("limit", query.limit, 1, 500));
+    if (auto raw = q.get("cursor"); raw && !raw->empty()) {
+      query.after = decode_cursor(*raw);
+      if (!query.after) {
+        q.add_error({"query", "cursor", "value_error", "Value error, not a cursor returned by this endpoint",
+                     std::string(*raw), true, {}});
+      }
+    }
+    q.finish();
+    const auto page = co_await app.store.history(query);
+    co_return json_text(history_json(page));
+  });
+
+  app.router.add(http::Verb::get, "/api/v1/offers/{id}",
+                 [&app](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+                   app.auth.require(ctx);
+                   const auto id = ctx.param("id");
+                   if (!is_uuid(id)) {
+                     throw http::ValidationError({{"path", "id", "uuid_parsing",
+                                                   "Input should be a valid UUID, invalid character or length",
+                                                   std::string(id), true, {}}});
+                   }
+                   const auto offer = co_await app.store.find(id);
+                   if (!offer) throw http::HttpError(http::Status::not_found, "Offer not found");
+                   std::string body;
+                   body.reserve(512);
+                   append_offer(body, *offer);
+                   co_return json_text(std::move(body));
+                 });
+
+  app.router.add(http::Verb::get, "/api/v1/payment-methods",
+                 [&app](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+                   app.auth.require(ctx);
+                   const auto methods = co_await app.store.payment_methods();
+                   co_return json_text(payment_methods_json(methods));
+                 });
+
+  app.router.add(http::Verb::get, "/api/v1/stats", [&app](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+    app.auth.require(ctx);
+    http::QueryParams q(ctx.query);
+    const OfferFilter filter = filter_params(q);
+    const std::string window = q.matching("window", "1h", window_pattern, [](std::string_view w) {
+      return parse_window(w).has_value();
+    });
+    q.finish();
+    const auto stats = co_await app.store.stats(filter, *parse_window(window));
+    co_return json_text(stats_json(stats, filter, window));
+  });
+}
+
+}  // namespace p2p

@@ -1,0 +1,247 @@
+#include "app/offer_store.hpp"
+
+#include <charconv>
+
+#include "lib/pg/pool.hpp"
+#include "lib/pg/transaction.hpp"
+
+namespace p2p {
+
+namespace asio = boost::asio;
+namespace pg = svc::pg;
+
+namespace {
+
+// The columns every read returns, in StoredOffer's order; payment methods as
+// one JSON array so a row needs no second query and no array parsing.
+constexpr std::string_view offer_columns =
+    "o.id, o.exchange, o.external_id, o.fetched_at, o.fiat, o.asset, o.trade_type, "
+    "o.price, o.available, o.min_limit, o.max_limit, o.advertiser, ";
+constexpr std::string_view linked_methods =
+    "COALESCE((SELECT json_agg(pm.name ORDER BY pm.name) FROM offer_payment_methods opm "
+    "JOIN payment_methods pm ON pm.id = opm.payment_method_id WHERE opm.offer_id = o.id), '[]')";
+
+// Sorted so that concurrent batches lock the same names in the same order:
+// two fetches of one market cannot deadlock on their shared methods.
+constexpr std::string_view upsert_methods_sql =
+    "INSERT INTO payment_methods (name) SELECT DISTINCT n FROM unnest($1::text[]) AS n ORDER BY n "
+    "ON CONFLICT (name) DO NOTHING";
+
+// One statement for the whole batch: arrays in, rows out in batch order.
+// Payment methods come as (offer position, name) pairs.
+constexpr std::string_view insert_offers_sql =
+    "WITH input AS MATERIALIZED ("
+    " SELECT gen_random_uuid() AS id, u.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    "  $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::text[]) WITH ORDINALITY"
+    "  AS u(exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser, ord)),"
+    " inserted AS ("
+    " INSERT INTO offers (id, exchange, external_id, fiat, asset, trade_type, price, available, min_limit,"
+    "  max_limit, advertiser)"
+    " SELECT id, exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser"
+    " FROM input RETURNING *),"
+    " methods AS ("
+    " SELECT DISTINCT m.ord, pm.id AS method_id, pm.name FROM unnest($11::int[], $12::text[]) AS m(ord, name)"
+    " JOIN payment_methods pm ON pm.name = m.name),"
+    " links AS ("
+    " INSERT INTO offer_payment_methods (offer_id, payment_method_id)"
+    " SELECT i.id, m.method_id FROM input i JOIN methods m ON m.ord = i.ord)"
+    " SELECT o.id, o.exchange, o.external_id, o.fetched_at, o.fiat, o.asset, o.trade_type,"
+    " o.price, o.available, o.min_limit, o.max_limit, o.advertiser,"
+    " COALESCE((SELECT json_agg(m.name ORDER BY m.name) FROM methods m WHERE m.ord = i.ord), '[]')"
+    " FROM input i JOIN inserted o ON o.id = i.id ORDER BY i.ord";
+
+StoredOffer offer_at(const pg::Result& r, std::size_t row) {
+  StoredOffer o;
+  o.id = r.text(row, 0);
+  o.exchange = r.text(row, 1);
+  o.external_id = r.text(row, 2);
+  o.fetched_at = r.timestamp(row, 3);
+  o.fiat = r.text(row, 4);
+  o.asset = r.text(row, 5);
+  o.trade_type = r.text(row, 6);
+  o.price = r.text(row, 7);
+  o.available = r.text(row, 8);
+  o.min_limit = r.text(row, 9);
+  o.max_limit = r.text(row, 10);
+  o.advertiser = r.text(row, 11);
+  o.payment_methods_json = r.text(row, 12);
+  return o;
+}
+
+std::vector<StoredOffer> offers_of(const pg::Result& r) {
+  std::vector<StoredOffer> out;
+  out.reserve(r.rows());
+  for (std::size_t row = 0; row < r.rows(); ++row) out.push_back(offer_at(r, row));
+  return out;
+}
+
+// Appends " AND <column> = $n" for each filter that is set.
+void add_filter(std::string& sql, pg::Params& params, const OfferFilter& f) {
+  const auto equal = [&](std::string_view column, const std::optional<std::string>& value) {
+    if (!value) return;
+    params.add(*value);
+    sql.append(" AND o.").append(column).append(" = $").append(std::to_string(params.size()));
+  };
+  equal("exchange", f.exchange);
+  equal("fiat", f.fiat);
+  equal("asset", f.asset);
+  equal("trade_type", f.trade_type);
+}
+
+std::string placeholder(const pg::Params& params) { return std::string("$").append(std::to_string(params.size())); }
+
+std::optional<std::string> optional_text(const pg::Result& r, std::size_t col) {
+  if (r.is_null(0, col)) return std::nullopt;
+  return std::string(r.text(0, col));
+}
+
+}  // namespace
+
+bool is_uuid(std::string_view s) noexcept {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string encode_cursor(const HistoryCursor& cursor) {
+  std::string out = std::to_string(cursor.fetched_at.time_since_epoch().count());
+  out.append("_").append(cursor.id);
+  return out;
+}
+
+std::optional<HistoryCursor> decode_cursor(std::string_view text) {
+  const auto sep = text.find('_');
+  if (sep == std::string_view::npos || sep == 0) return std::nullopt;
+  std::int64_t micros = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + sep, micros);
+  if (ec != std::errc() || end != text.data() + sep || micros < 0) return std::nullopt;
+  const auto id = text.substr(sep + 1);
+  if (!is_uuid(id)) return std::nullopt;
+  return HistoryCursor{Micros{std::chrono::microseconds{micros}}, std::string(id)};
+}
+
+asio::awaitable<std::vector<StoredOffer>> OfferStore::save(const std::vector<Offer>& offers) {
+  if (offers.empty()) co_return std::vector<StoredOffer>{};
+  std::vector<std::string> exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit,
+      advertiser, method_names;
+  std::vector<std::string> method_offer;  // 1-based position of the offer each name belongs to
+  for (std::size_t i = 0; i < offers.size(); ++i) {
+    const Offer& o = offers[i];
+    exchange.push_back(o.exchange);
+    external_id.push_back(o.external_id);
+    fiat.push_back(o.fiat);
+    asset.push_back(o.asset);
+    trade_type.push_back(o.trade_type);
+    price.push_back(o.price);
+    available.push_back(o.available);
+    min_limit.push_back(o.min_limit);
+    max_limit.push_back(o.max_limit);
+    advertiser.push_back(o.advertiser);
+    for (const auto& name : o.payment_methods) {
+      method_offer.push_back(std::to_string(i + 1));
+      method_names.push_back(name);
+    }
+  }
+  std::vector<pg::Statement> statements;
+  if (!method_names.empty()) statements.push_back({std::string(upsert_methods_sql), pg::Params(method_names)});
+  statements.push_back({std::string(insert_offers_sql),
+                        pg::Params(exchange, external_id, fiat, asset, trade_type, price, available, min_limit,
+                                   max_limit, advertiser, method_offer, method_names)});
+
+  auto conn = co_await pool_.acquire();
+  auto tx = co_await pg::Transaction::begin(*conn);
+  auto results = co_await tx.pipeline(statements);
+  co_await tx.commit();
+  co_return offers_of(results.back());
+}
+
+OfferStore::OfferStore(pg::Pool& pool)
+    : pool_(pool),
+      find_sql_(std::string("SELECT ").append(offer_columns).append(linked_methods).append(" FROM offers o WHERE o.id = $1")) {}
+
+asio::awaitable<std::optional<StoredOffer>> OfferStore::find(std::string_view id) {
+  auto conn = co_await pool_.acquire();
+  auto r = co_await conn->query(find_sql_, pg::Params(id));
+  if (r.rows() == 0) co_return std::nullopt;
+  co_return offer_at(r, 0);
+}
+
+asio::awaitable<HistoryPage> OfferStore::history(const HistoryQuery& q) {
+  pg::Params params;
+  std::string sql("SELECT ");
+  sql.append(offer_columns).append(linked_methods).append(" FROM offers o WHERE TRUE");
+  add_filter(sql, params, q.filter);
+  if (q.since) {
+    params.add(*q.since);
+    sql.append(" AND o.fetched_at >= ").append(placeholder(params)).append("::timestamptz");
+  }
+  if (q.until) {
+    params.add(*q.until);
+    sql.append(" AND o.fetched_at < ").append(placeholder(params)).append("::timestamptz");
+  }
+  if (q.after) {
+    params.add(q.after->fetched_at);
+    sql.append(" AND (o.fetched_at, o.id) < (").append(placeholder(params)).append("::timestamptz, ");
+    params.add(q.after->id);
+    sql.append(placeholder(params)).append("::uuid)");
+  }
+  params.add(static_cast<std::int64_t>(q.limit) + 1);  // one more: is there a next page?
+  sql.append(" ORDER BY o.fetched_at DESC, o.id DESC LIMIT ").append(placeholder(params));
+
+  auto conn = co_await pool_.acquire();
+  auto r = co_await conn->query(sql, params);
+  HistoryPage page;
+  page.items = offers_of(r);
+  if (page.items.size() > static_cast<std::size_t>(q.limit)) {
+    page.items.pop_back();
+    page.next = HistoryCursor{page.items.back().fetched_at, page.items.back().id};
+  }
+  co_return page;
+}
+
+asio::awaitable<std::vector<PaymentMethod>> OfferStore::payment_methods() {
+  auto conn = co_await pool_.acquire();
+  auto r = co_await conn->query("SELECT id, name FROM payment_methods ORDER BY id");
+  std::vector<PaymentMethod> out;
+  out.reserve(r.rows());
+  for (std::size_t row = 0; row < r.rows(); ++row) out.push_back({r.int32(row, 0), std::string(r.text(row, 1))});
+  co_return out;
+}
+
+asio::awaitable<MarketStats> OfferStore::stats(const OfferFilter& filter, std::chrono::seconds window) {
+  pg::Params params(static_cast<std::int64_t>(window.count()), filter.trade_type);
+  std::string sql(
+      "SELECT count(*), min(o.price), max(o.price),"
+      " round(percentile_cont(0.5) WITHIN GROUP (ORDER BY o.price)::numeric, 8),"
+      " CASE $2::text WHEN 'BUY' THEN min(o.price) WHEN 'SELL' THEN max(o.price) END,"
+      " CASE $2::text WHEN 'BUY' THEN max(o.price) WHEN 'SELL' THEN min(o.price) END,"
+      " max(o.price) - min(o.price), min(o.fetched_at), max(o.fetched_at)"
+      " FROM offers o WHERE o.fetched_at >= now() - make_interval(secs => $1)");
+  OfferFilter rest = filter;
+  rest.trade_type.reset();  // bound as $2 above
+  add_filter(sql, params, rest);
+  if (filter.trade_type) sql.append(" AND o.trade_type = $2");
+
+  auto conn = co_await pool_.acquire();
+  auto r = co_await conn->query(sql, params);
+  MarketStats s;
+  s.count = r.int64(0, 0);
+  s.min_price = optional_text(r, 1);
+  s.max_price = optional_text(r, 2);
+  s.median_price = optional_text(r, 3);
+  s.best_price = optional_text(r, 4);
+  s.worst_price = optional_text(r, 5);
+  s.spread = optional_text(r, 6);
+  if (!r.is_null(0, 7)) s.first_seen = r.timestamp(0, 7);
+  if (!r.is_null(0, 8)) s.last_seen = r.timestamp(0, 8);
+  co_return s;
+}
+
+}  // namespace p2p

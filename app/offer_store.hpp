@@ -1,0 +1,105 @@
+#pragma once
+// Offers in PostgreSQL: a fetched batch stored in one transaction, and the
+// read side of the API (one offer, history pages, payment methods, stats).
+// SQL lives here and nowhere else.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "app/exchanges/offer.hpp"
+
+namespace svc::pg {
+class Pool;
+}
+
+namespace p2p {
+
+using Micros = std::chrono::sys_time<std::chrono::microseconds>;
+
+// An offer row as the API returns it. Decimals and the timestamp are kept
+// as the database's text; offer_json.cpp turns them into JSON.
+struct StoredOffer {
+  std::string id;  // uuid
+  std::string exchange;
+  std::string external_id;
+  Micros fetched_at;
+  std::string fiat;
+  std::string asset;
+  std::string trade_type;
+  std::string price;  // numeric(20,8) text, e.g. "36.50000000"
+  std::string available;
+  std::string min_limit;
+  std::string max_limit;
+  std::string advertiser;
+  std::string payment_methods_json;  // a JSON array of names, sorted, from the database
+};
+
+// Position in the history (newest first): the last row of a page.
+struct HistoryCursor {
+  Micros fetched_at;
+  std::string id;
+};
+std::string encode_cursor(const HistoryCursor& cursor);
+std::optional<HistoryCursor> decode_cursor(std::string_view text);
+
+struct OfferFilter {
+  std::optional<std::string> exchange;
+  std::optional<std::string> fiat;
+  std::optional<std::string> asset;
+  std::optional<std::string> trade_type;
+};
+
+struct HistoryQuery {
+  OfferFilter filter;
+  std::optional<Micros> since;  // fetched_at >= since
+  std::optional<Micros> until;  // fetched_at < until
+  int limit = 50;
+  std::optional<HistoryCursor> after;
+};
+
+struct HistoryPage {
+  std::vector<StoredOffer> items;
+  std::optional<HistoryCursor> next;  // set when more rows follow
+};
+
+struct PaymentMethod {
+  std::int32_t id;
+  std::string name;
+};
+
+struct MarketStats {
+  std::int64_t count = 0;
+  // Decimal text; unset when count is 0. best/worst follow the trade type
+  // (BUY: the lowest price is best; SELL: the highest); unset without one.
+  std::optional<std::string> min_price, max_price, median_price, best_price, worst_price, spread;
+  std::optional<Micros> first_seen, last_seen;
+};
+
+class OfferStore {
+ public:
+  explicit OfferStore(svc::pg::Pool& pool);
+
+  // Stores the batch (payment methods upserted by name, offers linked) in one
+  // transaction and returns the rows as stored, in batch order. Throws
+  // svc::pg::PgError; nothing is written then.
+  boost::asio::awaitable<std::vector<StoredOffer>> save(const std::vector<Offer>& offers);
+  boost::asio::awaitable<std::optional<StoredOffer>> find(std::string_view id);
+  boost::asio::awaitable<HistoryPage> history(const HistoryQuery& query);
+  boost::asio::awaitable<std::vector<PaymentMethod>> payment_methods();
+  boost::asio::awaitable<MarketStats> stats(const OfferFilter& filter, std::chrono::seconds window);
+
+ private:
+  svc::pg::Pool& pool_;
+  std::string find_sql_;  // built once: the hot path of the read API
+};
+
+// 8-4-4-4-12 hexadecimal digits, either case.
+bool is_uuid(std::string_view text) noexcept;
+
+}  // namespace p2p
