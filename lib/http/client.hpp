@@ -35,10 +35,13 @@ std::string_view to_string(ClientPhase phase) noexcept;
 
 class ClientError : public std::runtime_error {
  public:
-  // what() reads e.g. "connect: Connection refused (127.0.0.1:9)" or "status 503".
+  // what() reads e.g. "connect: Connection refused (127.0.0.1:9)" or "status 503":
+  // it always starts with the phase's name (prefixed to `message` if missing).
   ClientError(ClientPhase phase, std::string message, unsigned status = 0);
   ClientPhase phase() const noexcept { return phase_; }
-  unsigned status() const noexcept { return status_; }  // for ClientPhase::status
+  // The HTTP status for ClientPhase::status (and the proxy's answer to
+  // CONNECT for ClientPhase::proxy); 0 otherwise.
+  unsigned status() const noexcept { return status_; }
   bool timed_out() const noexcept { return phase_ == ClientPhase::timeout; }
 
  private:
@@ -80,7 +83,11 @@ class Client final : public lifecycle::Component {
 
   // Sends `request`, reusing a pooled connection to its origin when one is
   // idle. Returns 2xx responses; throws ClientError for anything else
-  // (including non-2xx, phase status). Honours the caller's cancellation.
+  // (including non-2xx, phase status). Honours the caller's cancellation:
+  // a cancelled call throws boost::system::system_error(operation_aborted).
+  // May be awaited from any executor; sockets live on the constructor's
+  // io_context, which must be running. read_timeout also bounds the write
+  // of the request.
   boost::asio::awaitable<ClientResponse> send(ClientRequest request);
 
   struct Stats {
