@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <set>
 #include <string>
@@ -135,10 +136,10 @@ TEST_CASE("the root answers with the service's message, without a key") {
 TEST_CASE("every /api/ route answers 401 without the key or with a wrong one, before any work") {
   ReplayExchange replay;
   ApiFixture api(replay);
-  for (const std::string target : {"/api/v1/binance/offers", "/api/v1/bybit/offers", "/api/v1/binance/pairs",
+  for (const std::string& target : {"/api/v1/binance/offers", "/api/v1/bybit/offers", "/api/v1/binance/pairs",
                                    "/api/v1/offers", "/api/v1/offers/00000000-0000-0000-0000-000000000000",
                                    "/api/v1/payment-methods", "/api/v1/stats"}) {
-    for (const std::string headers : {std::string(), std::string("X-API-Key: wrong-key-0123456789\r\n")}) {
+    for (const std::string& headers : {std::string(), std::string("X-API-Key: wrong-key-0123456789\r\n")}) {
       auto r = http_get(api.service.port(), target, headers);
       REQUIRE(r);
       INFO(target, " with '", headers, "'");
@@ -351,7 +352,7 @@ TEST_CASE("stored history: newest first, keyset pages that cover everything once
   auto window = api.get_json("/api/v1/offers?since=2000-01-01T00:00:00%2B02:00&limit=500");
   CHECK(static_cast<long long>(window["items"].items.size()) == total);
 
-  for (const std::string bad : {"limit=0", "limit=501", "cursor=garbage", "since=yesterday", "exchange=kraken",
+  for (const std::string& bad : {"limit=0", "limit=501", "cursor=garbage", "since=yesterday", "exchange=kraken",
                                 "trade_type=buy", "fiat=ves"}) {
     INFO(bad);
     api.get_json("/api/v1/offers?" + bad, 422);
@@ -409,7 +410,7 @@ TEST_CASE("stats: count, best/median/worst, spread and first/last seen, computed
   auto none = api.get_json("/api/v1/stats?exchange=bybit");
   CHECK(none["count"].integer() == 0);
   CHECK(none["median_price"].type == Json::Type::null);
-  for (const std::string bad : {"window=0h", "window=1w", "window=31d", "window=h"}) {
+  for (const std::string& bad : {"window=0h", "window=1w", "window=31d", "window=h"}) {
     INFO(bad);
     api.get_json("/api/v1/stats?" + bad, 422);
   }
