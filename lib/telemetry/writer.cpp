@@ -152,26 +152,9 @@ WriterStats Writer::stats() const noexcept {
 }
 
 asio::awaitable<void> Writer::start() {
-  // Can we write at all? A definite "no" (the table is there and we may not
-  // insert) fails the start; an unreachable database does not: we retry.
-  std::unique_ptr<pg::Connection> conn;
-  std::string unreachable;
-  try {
-    conn = co_await pg::Connection::connect(strand_, connect_, log_);
-  } catch (const pg::PgError& e) {
-    if (e.code_value() == pg::errc::cancelled) throw;
-    unreachable = e.what();
-  }
-  if (conn) {
-    auto result = co_await conn->query(kCanInsert);
-    if (!result.is_null(0, 0) && !result.boolean(0, 0))
-      throw std::runtime_error("no INSERT privilege on table telemetry_events");
-    conn_ = std::move(conn);  // the loop is not running yet: no strand needed
-    connected_.store(true, std::memory_order_relaxed);
-  } else {
-    failing_.store(true, std::memory_order_relaxed);
-    log_.warn("telemetry: database unavailable at start-up: {}; queueing events and retrying", unreachable);
-  }
+  // No database round trip here: start-up must not wait for a database that
+  // hangs, and the pool reports the database. The flush loop connects at once
+  // and checks that it may insert; until it can, /ready says degraded.
   readiness_.add_check("telemetry", false, [this] { return check(); });
   started_ = true;
   accepting_.store(true, std::memory_order_relaxed);
@@ -183,9 +166,12 @@ asio::awaitable<void> Writer::start() {
   log_.info("telemetry writer started: queue {} events, batches of {} or every {} ms, {} writes",
             settings_.queue_capacity, settings_.batch_size, settings_.flush_interval.count(),
             settings_.async_writes ? "asynchronous" : "synchronous");
+  co_return;
 }
 
 asio::awaitable<CheckResult> Writer::check() const {
+  if (denied_.load(std::memory_order_relaxed))
+    co_return CheckResult::degraded("no INSERT privilege on table telemetry_events");
   if (failing_.load(std::memory_order_relaxed))
     co_return CheckResult::degraded("cannot write to the database; " + std::to_string(stats().queued) +
                                     " events queued");
@@ -248,23 +234,41 @@ void Writer::release_waiters(std::size_t count) {
   }
 }
 
+// Connects and checks that we may insert (NULL: the table is not there yet,
+// migrations run after the writer starts; the INSERT will tell).
 asio::awaitable<bool> Writer::ensure_connected() {
   if (conn_ && conn_->healthy()) co_return true;
   conn_.reset();
   connected_.store(false, std::memory_order_relaxed);
   std::string failure;
+  bool denied = false;
   try {
     conn_ = co_await pg::Connection::connect(strand_, connect_, log_);
+    auto result = co_await conn_->query(kCanInsert);
+    denied = !result.is_null(0, 0) && !result.boolean(0, 0);
   } catch (const pg::PgError& e) {
     failure = e.what();
   }
-  if (!conn_) {
+  if (denied) {
+    conn_.reset();
+    if (!denied_.exchange(true, std::memory_order_relaxed))
+      log_.error("telemetry: no INSERT privilege on table telemetry_events; telemetry degraded, events queue up to "
+                 "{} and are then dropped; checking again with backoff",
+                 settings_.queue_capacity);
+    failing_.store(true, std::memory_order_relaxed);
+    co_return false;
+  }
+  if (!failure.empty()) {
+    conn_.reset();
     if (!failing_.exchange(true, std::memory_order_relaxed))
       log_.warn("telemetry: cannot connect to the database: {}; {} events queued, retrying with backoff", failure,
                 queue_.size());
     co_return false;
   }
+  if (denied_.exchange(false, std::memory_order_relaxed) || failing_.exchange(false, std::memory_order_relaxed))
+    log_.info("telemetry: connected to the database again");
   connected_.store(true, std::memory_order_relaxed);
+  backoff_ = std::chrono::milliseconds{0};
   co_return true;
 }
 
@@ -316,6 +320,21 @@ asio::awaitable<void> Writer::sleep_backoff() {
 // which stop() emits after the grace period).
 asio::awaitable<void> Writer::flush_loop() {
   for (;;) {
+    if (stopping_ && queue_.empty()) co_return;
+    // (Re)connect even with nothing queued: readiness tells the truth, and
+    // the first batch does not pay for the connection.
+    bool connected = co_await ensure_connected();
+    auto state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return;
+    if (!connected) {
+      // Synchronous callers are not held while the database is away: their
+      // events stay queued and go out with the next successful batch.
+      release_waiters(queue_.size());
+      co_await sleep_backoff();
+      auto after = co_await asio::this_coro::cancellation_state;
+      if (after.cancelled() != asio::cancellation_type::none) co_return;
+      continue;
+    }
     bool sync_waiting = std::any_of(queue_.begin(), queue_.end(), [](const Queued& q) { return q.waiter; });
     bool due = stopping_ || sync_waiting || queue_.size() >= settings_.batch_size;
     if (!due) {
@@ -325,23 +344,16 @@ asio::awaitable<void> Writer::flush_loop() {
         wake_.expires_after(settings_.flush_interval);
       }
       auto [ec] = co_await wake_.async_wait(nothrow);
-      auto state = co_await asio::this_coro::cancellation_state;
-      if (state.cancelled() != asio::cancellation_type::none) co_return;
+      auto woken = co_await asio::this_coro::cancellation_state;
+      if (woken.cancelled() != asio::cancellation_type::none) co_return;
       // Woken early by a new event: look again; on time: write what is there.
       if (ec || queue_.empty()) continue;
     }
-    if (queue_.empty()) {
-      if (stopping_) co_return;
-      continue;
-    }
-    bool connected = co_await ensure_connected();
-    bool written = false;
-    if (connected) written = co_await write_batch();
-    auto state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none) co_return;
+    if (queue_.empty()) continue;
+    bool written = co_await write_batch();
+    auto after_write = co_await asio::this_coro::cancellation_state;
+    if (after_write.cancelled() != asio::cancellation_type::none) co_return;
     if (written) continue;
-    // Synchronous callers are not held while the database is away: their
-    // events stay queued and go out with the next successful batch.
     release_waiters(queue_.size());
     co_await sleep_backoff();
     auto after = co_await asio::this_coro::cancellation_state;
@@ -357,6 +369,9 @@ asio::awaitable<void> Writer::stop() {
       [this]() -> asio::awaitable<void> {
         stopping_ = true;
         wake_.cancel();
+        // Nothing to flush: cut short a connection attempt in flight (a
+        // database that never answers would hold stop() for DB_CONNECT_TIMEOUT).
+        if (queue_.empty()) cancel_.emit(asio::cancellation_type::terminal);
         co_return;
       },
       asio::use_awaitable);

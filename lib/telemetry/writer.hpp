@@ -19,11 +19,13 @@
 // (DB_RECONNECT_BACKOFF_MAX) while the database is down, keeping what fits in
 // the queue.
 //
-// A lifecycle component, optional: a start() that finds it cannot write (no
-// INSERT privilege on the table) throws, the service serves on, and /ready
-// shows "telemetry": "degraded". A database that is down at start-up is not a
-// start failure: the writer retries, and its readiness check says degraded
-// meanwhile. stop() refuses new events, flushes everything queued within the
+// A lifecycle component, optional. start() makes no database round trip (a
+// database that hangs must not delay start-up; the pool reports on the
+// database): the flush loop connects at once and checks that it may INSERT.
+// While it cannot (database down, no privilege on the table) the service
+// serves on and /ready shows "telemetry": "degraded"; it keeps checking with
+// backoff, so granting the privilege or restoring the database heals it.
+// stop() refuses new events, flushes everything queued within the
 // grace period and logs written/dropped totals.
 
 #include <array>
@@ -177,6 +179,7 @@ class Writer final : public lifecycle::Component {
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> failing_{false};  // the last connect or write failed
+  std::atomic<bool> denied_{false};   // connected, but no INSERT privilege on the table
 
   Histogram* batch_size_ = nullptr;
   Histogram* flush_seconds_ = nullptr;
