@@ -91,18 +91,8 @@ class JsonFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     std::string line;
     line.reserve(msg.payload.size() + 96);
-    auto since_epoch = msg.time.time_since_epoch();
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - secs).count();
-    std::time_t t = secs.count();
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char stamp[40];
-    std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(stamp + n, sizeof stamp - n, ".%06lldZ", static_cast<long long>(micros));
-
     line += R"({"time":")";
-    line += stamp;
+    append_utc_timestamp(line, msg.time);
     line += R"(","level":")";
     auto level = spdlog::level::to_string_view(msg.level);
     line.append(level.data(), level.size());
@@ -132,6 +122,19 @@ class JsonFormatter final : public spdlog::formatter {
 };
 
 }  // namespace
+
+void append_utc_timestamp(std::string& out, std::chrono::system_clock::time_point time) {
+  auto since_epoch = time.time_since_epoch();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - secs).count();
+  std::time_t t = secs.count();
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[48];
+  std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  n += static_cast<std::size_t>(std::snprintf(stamp + n, sizeof stamp - n, ".%06lldZ", static_cast<long long>(micros)));
+  out.append(stamp, n);
+}
 
 void append_json_escaped(std::string& out, std::string_view text) {
   for (char ch : text) {

@@ -11,6 +11,7 @@
 // and trace id are passed explicitly, never through thread-local state, since
 // a request's coroutine may resume on another thread after any co_await.
 
+#include <chrono>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -33,6 +34,9 @@ struct LogField {
 // One record with structured fields; empty values are left out.
 void log_fields(spdlog::logger& log, spdlog::level::level_enum level, std::initializer_list<LogField> fields,
                 std::string_view message);
+
+// "2024-05-01T12:00:00.123456Z" (RFC 3339, UTC, microseconds).
+void append_utc_timestamp(std::string& out, std::chrono::system_clock::time_point time);
 
 // JSON string escaping per RFC 8259 (control characters as \u00XX).
 void append_json_escaped(std::string& out, std::string_view text);

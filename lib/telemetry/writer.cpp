@@ -68,17 +68,9 @@ void append_int_field(std::string& out, std::string_view key, long long value) {
 }
 
 void append_event_json(std::string& out, const Event& e) {
-  auto since_epoch = e.time.time_since_epoch();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - secs).count();
-  std::time_t t = secs.count();
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[48];
-  std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  n += static_cast<std::size_t>(std::snprintf(stamp + n, sizeof stamp - n, ".%06lldZ", static_cast<long long>(micros)));
-
-  out.append("{\"kind\":\"").append(kind_name(e.kind)).append("\",\"at\":\"").append(stamp, n).append("\"");
+  out.append("{\"kind\":\"").append(kind_name(e.kind)).append("\",\"at\":\"");
+  append_utc_timestamp(out, e.time);
+  out.push_back('"');
   char duration[32];
   int dn = std::snprintf(duration, sizeof duration, "%.9g", e.duration_seconds);
   out.append(",\"duration_seconds\":").append(duration, static_cast<std::size_t>(dn));
