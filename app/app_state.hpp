@@ -24,6 +24,8 @@
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/pool.hpp"
 #include "lib/pg/schema_migrator.hpp"
+#include "lib/telemetry/metrics.hpp"
+#include "lib/telemetry/telemetry.hpp"
 
 namespace p2p {
 
@@ -39,7 +41,11 @@ struct AppState {
   svc::http::Router router;  // filled before the server starts, read-only afterwards
   svc::http::ApiKeyAuth auth;
   svc::lifecycle::Lifecycle lifecycle;
-  // Components, in start order (stopped in reverse).
+  svc::telemetry::Registry metrics;  // /metrics; families registered before serving
+  // Components, in start order (stopped in reverse). Telemetry first so that
+  // it flushes the events of everything stopped before it; app code records
+  // upstream calls and scrape rounds through telemetry.record_upstream/scrape.
+  svc::telemetry::Telemetry telemetry;
   svc::pg::Pool pool;
   svc::pg::SchemaMigrator migrator;
   svc::http::Client upstream;  // the exchanges' HTTP client

@@ -16,6 +16,7 @@
 #include "lib/lifecycle/probe_routes.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/logging.hpp"
+#include "lib/telemetry/metrics_route.hpp"
 
 namespace p2p {
 
@@ -43,6 +44,8 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       log(std::move(logger)),
       auth(settings.api_keys),
       lifecycle(ioc.get_executor(), *log, readiness, settings.shutdown),
+      telemetry(ioc, connect_options(settings), settings.telemetry, settings.shutdown.grace,
+                settings.pool.reconnect_backoff_max, metrics, *log, readiness),
       pool(ioc, connect_options(settings), settings.pool, *log, readiness),
       migrator(ioc, pool, migrations(), *log, readiness,
                [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
@@ -79,9 +82,15 @@ int serve(config::Settings settings, AppSettings app_settings, std::shared_ptr<s
   svc::lifecycle::EventLoops loops(ioc, settings.threads);
   AppState app(ioc, loops.executors(), std::move(settings), std::move(app_settings), log);
   svc::lifecycle::add_probe_routes(app.router, app.readiness);
+  svc::telemetry::add_metrics_route(app.router, app.metrics);
+  svc::telemetry::add_process_metrics(app.metrics);
+  svc::telemetry::add_build_info(app.metrics, "p2p-dashboard", P2P_VERSION, P2P_GIT_COMMIT);
+  svc::telemetry::add_pool_metrics(app.metrics, app.pool, "main");
   add_routes(app);
   add_offer_routes(app);
   app.server.set_exception_mapper(map_database_errors);
+  app.server.set_telemetry(&app.telemetry);
+  if (auto* telemetry = app.telemetry.component()) app.lifecycle.add(*telemetry);  // optional; flushes last
   app.lifecycle.add(app.pool);
   app.lifecycle.add(app.migrator);
   app.lifecycle.add(app.upstream);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <ostream>
 #include <stdexcept>
 #include <thread>
@@ -48,6 +49,13 @@ enum class Var : std::size_t {
   upstream_ca_file,
   use_origin_proxy,
   origin_proxy_url,
+  // Telemetry (TELEMETRY_*, ACCESS_LOG): read by read_telemetry().
+  telemetry_enabled,
+  telemetry_async_writes,
+  telemetry_queue_capacity,
+  telemetry_batch_size,
+  telemetry_flush_ms,
+  access_log,
   count
 };
 
@@ -211,6 +219,42 @@ void read_pool(EnvReader& reader, Settings& settings) {
   pool.fail_fast = reader.boolean(variable(Var::db_fail_fast), pool.fail_fast);
   pool.reconnect_backoff_max =
       seconds(Var::db_reconnect_backoff_max, pool.reconnect_backoff_max, reconnect_backoff_range);
+}
+
+// Telemetry: TELEMETRY_* and ACCESS_LOG.
+constexpr IntegerRange telemetry_queue_range{1, 10'000'000};
+constexpr IntegerRange telemetry_batch_range{1, 5'000};
+constexpr IntegerRange telemetry_flush_ms_range{1, 600'000};
+
+void define_telemetry(const std::function<void(Var, Variable)>& define, const svc::telemetry::TelemetrySettings& t) {
+  define(Var::telemetry_enabled, {"TELEMETRY_ENABLED", bool_text(t.enabled),
+                                  "write request/upstream/scrape events to telemetry_events (true|false)"});
+  define(Var::telemetry_async_writes,
+         {"TELEMETRY_ASYNC_WRITES", bool_text(t.async_writes),
+          "batch events in the background (true) or write each before its response (false)"});
+  define(Var::telemetry_queue_capacity,
+         {"TELEMETRY_QUEUE_CAPACITY", std::to_string(t.queue_capacity),
+          "events held while unwritten; beyond that dropped and counted " + range_text(telemetry_queue_range)});
+  define(Var::telemetry_batch_size, {"TELEMETRY_BATCH_SIZE", std::to_string(t.batch_size),
+                                     "events per INSERT " + range_text(telemetry_batch_range)});
+  define(Var::telemetry_flush_ms, {"TELEMETRY_FLUSH_MS", std::to_string(t.flush_interval.count()),
+                                   "longest an event waits for its batch, in ms " + range_text(telemetry_flush_ms_range)});
+  define(Var::access_log, {"ACCESS_LOG", bool_text(t.access_log), "one log line per request (true|false)"});
+}
+
+void read_telemetry(EnvReader& reader, Settings& settings) {
+  auto& t = settings.telemetry;
+  const auto count = [&reader](Var id, std::size_t fallback, const IntegerRange& range) {
+    return static_cast<std::size_t>(
+        reader.integer(variable(id), static_cast<std::int64_t>(fallback), range.min, range.max));
+  };
+  t.enabled = reader.boolean(variable(Var::telemetry_enabled), t.enabled);
+  t.async_writes = reader.boolean(variable(Var::telemetry_async_writes), t.async_writes);
+  t.queue_capacity = count(Var::telemetry_queue_capacity, t.queue_capacity, telemetry_queue_range);
+  t.batch_size = count(Var::telemetry_batch_size, t.batch_size, telemetry_batch_range);
+  t.flush_interval = std::chrono::milliseconds(
+      count(Var::telemetry_flush_ms, static_cast<std::size_t>(t.flush_interval.count()), telemetry_flush_ms_range));
+  t.access_log = reader.boolean(variable(Var::access_log), t.access_log);
 }
 
 void check_api_key_length(const Variable& v, const std::string& key, AppEnv env) {
@@ -381,6 +425,7 @@ const std::vector<Variable>& Settings::variables() {
     define(Var::origin_proxy_url, {"ORIGIN_PROXY_URL", "(none)",
                                    "HTTP proxy http://[user:password@]host:port; CONNECT is used for https", true,
                                    "http://host:port"});
+    define_telemetry(define, defaults.telemetry);
 
     if (std::any_of(list.begin(), list.end(), [](const Variable& v) { return v.name.empty(); })) {
       throw std::logic_error("Settings::variables(): a variable is not defined");
@@ -427,6 +472,7 @@ Settings Settings::from_env(const EnvLookup& env) {
   settings.http.header_timeout = seconds(Var::header_timeout, settings.http.header_timeout, header_timeout_range);
   settings.http.idle_timeout = seconds(Var::idle_timeout, settings.http.idle_timeout, idle_timeout_range);
   read_upstream(reader, settings);
+  read_telemetry(reader, settings);
 
   settings.effective = reader.effective();
   return settings;

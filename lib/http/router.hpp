@@ -24,6 +24,11 @@ struct RequestContext {
   std::string_view route;       // the matched pattern, e.g. "/api/v1/offers/{id}"
   std::string_view request_id;
   PathParams params;
+  // W3C trace context: the trace id (32 hex; from the client's traceparent or
+  // new) and the traceparent header to send on upstream calls made for this
+  // request (names this request's span as the parent). Empty outside a server.
+  std::string_view trace_id = {};
+  std::string_view traceparent = {};
 
   // The value of path parameter `name` (percent-decoded); "" if absent.
   std::string_view param(std::string_view name) const;

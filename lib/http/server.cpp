@@ -27,6 +27,9 @@
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
+#include "lib/telemetry/logging.hpp"
+#include "lib/telemetry/telemetry.hpp"
+#include "lib/telemetry/trace_context.hpp"
 
 namespace svc::http {
 
@@ -114,8 +117,21 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
 
 }  // namespace
 
+// What the server knows about the request it is handling, for the handler,
+// the metrics, the telemetry event and the log lines.
+struct Server::Handled {
+  std::string_view request_id;
+  std::string_view trace_id;
+  std::string_view traceparent;   // to propagate upstream
+  std::string_view route;         // the matched template; "" when none matched
+  std::string_view path;          // without the query (never logged with it: it may carry anything)
+  Clock::time_point started;
+  std::chrono::system_clock::time_point started_wall;
+};
+
 struct Server::Session {
-  Session(tcp::socket sock, std::uint64_t seed) : socket(std::move(sock)), watchdog(socket.get_executor()), ids(seed) {}
+  Session(tcp::socket sock, std::uint64_t seed)
+      : socket(std::move(sock)), watchdog(socket.get_executor()), ids(seed), traces(seed ^ 0x5bd1e9955bd1e995ULL) {}
 
   // Arms the deadline for the reads or writes that follow (like Beast's
   // tcp_stream::expires_after, but only two stores: watch_deadline() checks).
@@ -140,6 +156,7 @@ struct Server::Session {
   beast::flat_buffer buffer;
   asio::cancellation_signal cancel;  // emitted on the session's loop only
   RequestIdGenerator ids;
+  telemetry::TraceIdGenerator traces;
   DateCache date;
   std::string head;                   // the response header being written, reused
   // The session's loop only:
@@ -271,6 +288,9 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
     bool more = co_await wait_for_request_bytes(s);
     if (!more) break;
     s.busy.store(true, std::memory_order_relaxed);
+    Handled h;
+    h.started = Clock::now();
+    h.started_wall = std::chrono::system_clock::now();
     Request request;
     auto outcome = co_await read_request(s, request);
     if (outcome != ReadOutcome::request) {
@@ -279,13 +299,22 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
       break;
     }
     requests_total_.fetch_add(1, std::memory_order_relaxed);
+    if (telemetry_ != nullptr) telemetry_->http().active.add(1);
 
     auto header_id = request["X-Request-ID"];
     RequestIdGenerator::Buffer generated;
-    std::string_view request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
-    Response response = co_await dispatch(request, request_id);
+    h.request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
+    auto incoming = request["traceparent"];
+    auto trace = s.traces.next(std::string_view(incoming.data(), incoming.size()));
+    telemetry::TraceContext::Header traceparent;
+    h.trace_id = trace.trace_id_view();
+    h.traceparent = trace.traceparent(traceparent);
+    Response response = co_await dispatch(request, h);
     bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
-    bool written = co_await write_response(s, response, &request, request_id, keep_alive);
+    if (telemetry_ != nullptr && telemetry_->settings().enabled && !telemetry_->settings().async_writes)
+      co_await observe(request, response, h, true);
+    bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
+    if (telemetry_ != nullptr) co_await observe(request, response, h, false);
     s.answered = true;
     s.busy.store(false, std::memory_order_relaxed);
     if (!written) break;
@@ -293,6 +322,61 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
       co_await close_gracefully(s);
       break;
     }
+  }
+}
+
+// Called twice in synchronous telemetry mode: before the write (the event,
+// awaited) and after it (metrics, access log); once otherwise (all of it).
+asio::awaitable<void> Server::observe(const Request& request, const Response& response, const Handled& h,
+                                      bool before_write) {
+  auto& t = *telemetry_;
+  const bool sync = t.settings().enabled && !t.settings().async_writes;
+  const double seconds = std::chrono::duration<double>(Clock::now() - h.started).count();
+  const auto method = request.method_string();
+  const std::string_view method_view(method.data(), method.size());
+  const unsigned status = response.result_int();
+  char status_text[4] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
+                         static_cast<char>('0' + status % 10), 0};
+  const std::string_view status_view(status_text, 3);
+  if (before_write || !sync) {
+    telemetry::Event e;
+    e.kind = telemetry::Event::Kind::http;
+    e.time = h.started_wall;
+    e.request_id = h.request_id;
+    e.trace_id = h.trace_id;
+    e.method = method_view;
+    e.route = h.route;
+    e.status = static_cast<int>(status);
+    e.duration_seconds = seconds;
+    e.request_bytes = request.body().size();
+    e.response_bytes = response.body().size();
+    if (before_write) {
+      co_await t.record(std::move(e));
+      co_return;
+    }
+    t.submit(std::move(e));
+  }
+  auto& m = t.http();
+  m.duration.with({method_view, h.route, status_view}).observe(seconds);
+  m.request_size.with({method_view, h.route}).observe(static_cast<double>(request.body().size()));
+  m.response_size.with({method_view, h.route}).observe(static_cast<double>(response.body().size()));
+  m.active.add(-1);
+  if (t.settings().access_log) {
+    char duration_ms[32];
+    int n = std::snprintf(duration_ms, sizeof duration_ms, "%.3f", seconds * 1000);
+    char bytes[24];
+    auto bytes_end = std::to_chars(bytes, bytes + sizeof bytes, response.body().size()).ptr;
+    std::string message;
+    message.append(method_view).append(" ").append(h.path).append(" ").append(status_view);
+    telemetry::log_fields(log_, spdlog::level::info,
+                          {{"request_id", h.request_id},
+                           {"trace_id", h.trace_id},
+                           {"method", method_view},
+                           {"route", h.route},
+                           {"status", status_view},
+                           {"duration_ms", std::string_view(duration_ms, static_cast<std::size_t>(n))},
+                           {"response_bytes", std::string_view(bytes, static_cast<std::size_t>(bytes_end - bytes))}},
+                          message);
   }
 }
 
@@ -362,10 +446,12 @@ asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Request& o
   co_return ReadOutcome::request;
 }
 
-asio::awaitable<Response> Server::dispatch(const Request& request, std::string_view request_id) {
+asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
   std::string_view query;
   std::string_view path = split_target(request.target(), query);
+  h.path = path;
   auto match = router_.match(request.method(), path);
+  if (match.route != nullptr) h.route = match.route->pattern;
   Response res;
   try {
     switch (match.kind) {
@@ -377,7 +463,8 @@ asio::awaitable<Response> Server::dispatch(const Request& request, std::string_v
         res.set(bhttp::field::allow, match.allow);
         break;
       case Router::Match::Kind::found: {
-        RequestContext ctx{request, path, query, match.route->pattern, request_id, std::move(match.params)};
+        RequestContext ctx{request,      path,           query, match.route->pattern, h.request_id,
+                           std::move(match.params), h.trace_id, h.traceparent};
         res = co_await match.route->handler(ctx);
         break;
       }
@@ -391,12 +478,15 @@ asio::awaitable<Response> Server::dispatch(const Request& request, std::string_v
     std::optional<Response> mapped;
     if (exception_mapper_) mapped = exception_mapper_(e);
     if (mapped) {
-      log_.warn("request {} {} {} failed: {}; answered {}", request_id, std::string_view(request.method_string()), path,
-                e.what(), static_cast<unsigned>(mapped->result_int()));
+      telemetry::log_fields(log_, spdlog::level::warn, {{"request_id", h.request_id}, {"trace_id", h.trace_id}},
+                            fmt::format("request {} {} {} failed: {}; answered {}", h.request_id,
+                                        std::string_view(request.method_string()), path, e.what(),
+                                        static_cast<unsigned>(mapped->result_int())));
       res = std::move(*mapped);
     } else {
-      log_.error("request {} {} {} failed: {}; answered 500, connection kept", request_id,
-                 std::string_view(request.method_string()), path, e.what());
+      telemetry::log_fields(log_, spdlog::level::err, {{"request_id", h.request_id}, {"trace_id", h.trace_id}},
+                            fmt::format("request {} {} {} failed: {}; answered 500, connection kept", h.request_id,
+                                        std::string_view(request.method_string()), path, e.what()));
       res = error_response(Status::internal_server_error, "Internal Server Error");
     }
   }

@@ -36,6 +36,10 @@ namespace spdlog {
 class logger;
 }
 
+namespace svc::telemetry {
+class Telemetry;
+}
+
 namespace svc::http {
 
 class Server final : public lifecycle::Component {
@@ -53,6 +57,11 @@ class Server final : public lifecycle::Component {
   // into a response; nullopt falls through to the logged 500. Set before start().
   using ExceptionMapper = std::function<std::optional<Response>(const std::exception&)>;
   void set_exception_mapper(ExceptionMapper mapper) { exception_mapper_ = std::move(mapper); }
+  // Per request: metrics (duration by method, route template and status;
+  // active requests; body sizes), a telemetry event (awaited before the
+  // response when TELEMETRY_ASYNC_WRITES=false), the access log line when
+  // ACCESS_LOG is on. W3C traceparent handling is always on. Set before start().
+  void set_telemetry(telemetry::Telemetry* telemetry) { telemetry_ = telemetry; }
   // Binds and listens (throws std::system_error, e.g. address in use), then accepts.
   boost::asio::awaitable<void> start() override;
   boost::asio::awaitable<void> stop() override;
@@ -77,7 +86,10 @@ class Server final : public lifecycle::Component {
   boost::asio::awaitable<bool> wait_for_request_bytes(Session& s);
   boost::asio::awaitable<ReadOutcome> read_request(Session& s, Request& out);
   std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
-  boost::asio::awaitable<Response> dispatch(const Request& request, std::string_view request_id);
+  struct Handled;
+  boost::asio::awaitable<Response> dispatch(const Request& request, Handled& h);
+  boost::asio::awaitable<void> observe(const Request& request, const Response& response, const Handled& h,
+                                       bool before_write);
   boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string_view request_id,
                                               bool keep_alive);
   boost::asio::awaitable<void> close_gracefully(Session& s);
@@ -93,6 +105,7 @@ class Server final : public lifecycle::Component {
   const Router& router_;
   spdlog::logger& log_;
   ExceptionMapper exception_mapper_;
+  telemetry::Telemetry* telemetry_ = nullptr;
 
   boost::asio::strand<boost::asio::io_context::executor_type> control_;  // acceptor lives here
   boost::asio::ip::tcp::acceptor acceptor_;

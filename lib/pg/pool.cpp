@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lib/pg/error.hpp"
+#include "lib/telemetry/metrics.hpp"
 
 namespace svc::pg {
 
@@ -197,6 +198,10 @@ void Pool::record_wait(Clock::time_point started) {
   ++counters_.acquired_total;
   counters_.wait_seconds_total += waited;
   counters_.wait_seconds_max = std::max(counters_.wait_seconds_max, waited);
+  constexpr auto& bounds = telemetry::kDurationBuckets;
+  static_assert(std::tuple_size_v<decltype(PoolStats::wait_buckets)> == bounds.size() + 1);
+  ++counters_.wait_buckets[static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), waited) -
+                                                    bounds.begin())];
 }
 
 asio::awaitable<PooledConnection> Pool::acquire() {

@@ -8,6 +8,7 @@
 // never stops the process unless fail_fast), and registers the "database"
 // readiness check. All shared state sits behind one small mutex.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -76,6 +77,8 @@ struct PoolStats {
   std::uint64_t acquired_total = 0;
   double wait_seconds_total = 0;        // time acquirers spent waiting
   double wait_seconds_max = 0;
+  // Acquires by wait time, in telemetry::kDurationBuckets (last: +Inf).
+  std::array<std::uint64_t, 15> wait_buckets{};
   bool healthy = false;                 // last connect/ping succeeded
   std::string last_error;               // last connect error (no secrets)
 };

@@ -129,7 +129,7 @@ TEST_CASE("/ready checks the database and the schema; ?verbose lists them") {
   auto r = http_get(svc.port(), "/ready");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(r->body == R"({"status":"ready","checks":{"database":"ok","schema":"ok"}})");
+  CHECK(r->body == R"({"status":"ready","checks":{"telemetry":"ok","database":"ok","schema":"ok"}})");
 
   auto verbose = http_get(svc.port(), "/ready?verbose");
   REQUIRE(verbose);

@@ -85,7 +85,7 @@ TEST_CASE("liveness and readiness probes answer once the service is ready") {
     REQUIRE(r);
     CHECK(r->status == 200);
     // A real database behind it (tests/support/service.cpp): both checks pass.
-    CHECK(r->body == R"({"status":"ready","checks":{"database":"ok","schema":"ok"}})");
+    CHECK(r->body == R"({"status":"ready","checks":{"telemetry":"ok","database":"ok","schema":"ok"}})");
     CHECK(is_json(*r));
   }
   auto verbose = http_get(svc.port(), "/ready?verbose");

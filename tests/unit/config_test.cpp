@@ -560,8 +560,32 @@ TEST_SUITE("config") {
         "MAX_BODY_BYTES=1048576",
         "HEADER_TIMEOUT_SECONDS=10",
         "IDLE_TIMEOUT_SECONDS=75",
+        "TELEMETRY_ENABLED=true",
+        "TELEMETRY_ASYNC_WRITES=true",
+        "TELEMETRY_QUEUE_CAPACITY=10000",
+        "TELEMETRY_BATCH_SIZE=500",
+        "TELEMETRY_FLUSH_MS=1000",
+        "ACCESS_LOG=false",
     };
     CHECK(lines == expected);
+  }
+
+  TEST_CASE("telemetry settings: TELEMETRY_* and ACCESS_LOG") {
+    const auto settings = load(minimal({{"TELEMETRY_ENABLED", "false"}, {"TELEMETRY_ASYNC_WRITES", "false"},
+                                        {"TELEMETRY_QUEUE_CAPACITY", "7"}, {"TELEMETRY_BATCH_SIZE", "3"},
+                                        {"TELEMETRY_FLUSH_MS", "25"}, {"ACCESS_LOG", "true"}}));
+    CHECK_FALSE(settings.telemetry.enabled);
+    CHECK_FALSE(settings.telemetry.async_writes);
+    CHECK(settings.telemetry.queue_capacity == 7);
+    CHECK(settings.telemetry.batch_size == 3);
+    CHECK(settings.telemetry.flush_interval == std::chrono::milliseconds(25));
+    CHECK(settings.telemetry.access_log);
+    try {
+      load(minimal({{"TELEMETRY_QUEUE_CAPACITY", "0"}}));
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& error) {
+      CHECK(error.variable() == "TELEMETRY_QUEUE_CAPACITY");
+    }
   }
 
   TEST_CASE("print_config shows the resolved thread count and set API_KEYS as ***") {
@@ -610,7 +634,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 25);
+    CHECK(variables.size() == 31);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
