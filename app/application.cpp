@@ -56,7 +56,16 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       pairs(app_settings.pairs_cache),
       scraper(ioc, app_settings.scrape_targets, app_settings.scrape_interval,
               [this](std::string_view name) -> Exchange& { return exchange(name); }, store, *log),
-      server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {}
+      server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {
+  binance.set_telemetry(&telemetry);
+  bybit.set_telemetry(&telemetry);
+  scraper.set_observer([this](const Scraper::TargetOutcome& o) {
+    std::string target = o.target.market.asset;
+    target.append("/").append(o.target.market.fiat).append(" ").append(o.target.market.trade_type);
+    telemetry.record_scrape({o.target.exchange, target, o.ok ? "ok" : "error", o.duration,
+                             static_cast<std::int64_t>(o.stored), static_cast<std::int64_t>(o.skipped)});
+  });
+}
 
 Exchange& AppState::exchange(std::string_view name) {
   if (name == binance.name()) return binance;

@@ -25,7 +25,10 @@ http::Response json_text(std::string body) {
   return http::text_response(http::Status::ok, std::move(body), "application/json");
 }
 
-CallContext call_context(const http::RequestContext& ctx) { return CallContext{std::string(ctx.request_id), {}}; }
+// Upstream calls carry this request's id and trace context.
+CallContext call_context(const http::RequestContext& ctx) {
+  return CallContext{std::string(ctx.request_id), std::string(ctx.traceparent)};
+}
 
 // ?fiat=VES&asset=USDT&tradeType=BUY&page=1&rows=20 (the defaults).
 Market market_params(http::QueryParams& q) {
@@ -148,8 +151,9 @@ http::Handler fetch_offers_handler(AppState& app, Exchange& exchange) {
     const Market market = market_params(q);
     FetchResult fetched;
     std::optional<UpstreamError> failure;
+    const CallContext call = call_context(ctx);  // named: see Scraper::round
     try {
-      fetched = co_await exchange.fetch_offers(market, call_context(ctx));
+      fetched = co_await exchange.fetch_offers(market, call);
     } catch (const UpstreamError& e) {
       failure = e;
     }
@@ -171,8 +175,9 @@ void add_offer_routes(AppState& app) {
                    if (auto cached = app.pairs.get()) co_return json_text(std::move(*cached));
                    std::vector<Pair> pairs;
                    std::optional<UpstreamError> failure;
+                   const CallContext call = call_context(ctx);
                    try {
-                     pairs = co_await app.binance.pairs(call_context(ctx));
+                     pairs = co_await app.binance.pairs(call);
                    } catch (const UpstreamError& e) {
                      failure = e;
                    }

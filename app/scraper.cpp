@@ -80,7 +80,9 @@ asio::awaitable<void> Scraper::loop() {
 }
 
 asio::awaitable<void> Scraper::round(std::uint64_t number) {
-  const std::string round_id = "scrape-" + std::to_string(number);
+  // A named CallContext, not a temporary in the co_await: GCC 12 destroys
+  // such temporaries twice when the awaited call throws.
+  const CallContext call{std::string("scrape-").append(std::to_string(number)), {}};
   for (const auto& target : targets_) {
     const auto started = std::chrono::steady_clock::now();
     FetchResult fetched;
@@ -89,7 +91,7 @@ asio::awaitable<void> Scraper::round(std::uint64_t number) {
     bool stopping = false;
     try {
       Exchange& exchange = exchanges_(target.exchange);
-      fetched = co_await exchange.fetch_offers(target.market, CallContext{round_id, {}});
+      fetched = co_await exchange.fetch_offers(target.market, call);
       auto rows = co_await store_.save(fetched.offers);
       stored = rows.size();
     } catch (const boost::system::system_error& e) {

@@ -11,13 +11,17 @@ constexpr std::string_view fiat_list_path = "/bapi/c2c/v1/friendly/c2c/trade-rul
 }  // namespace
 
 boost::asio::awaitable<FetchResult> Binance::fetch_offers(const Market& market, const CallContext& ctx) {
-  std::string body = co_await post(search_path, binance_search_body(market), ctx);
+  // Arguments as named values: GCC 12 destroys a temporary in a co_await
+  // expression twice when the awaited coroutine throws.
+  std::string request = binance_search_body(market);
+  std::string body = co_await post(search_path, std::move(request), ctx);
   co_return map_binance_offers(body, market, ctx.request_id, log_);
 }
 
 boost::asio::awaitable<std::vector<Pair>> Binance::pairs(const CallContext& ctx) {
-  std::string portal_config = co_await post(portal_config_path, "{}", ctx);
-  std::string fiat_list = co_await post(fiat_list_path, "{}", ctx);
+  std::string request = "{}";
+  std::string portal_config = co_await post(portal_config_path, request, ctx);
+  std::string fiat_list = co_await post(fiat_list_path, request, ctx);
   co_return map_binance_pairs(portal_config, fiat_list);
 }
 

@@ -1,12 +1,25 @@
 #include "app/exchanges/exchange_http.hpp"
 
+#include <boost/system/system_error.hpp>
+
 #include "lib/http/client.hpp"
+#include "lib/telemetry/telemetry.hpp"
 
 namespace p2p {
 
 HttpExchange::HttpExchange(svc::http::Client& client, std::string base_url, spdlog::logger& log)
     : log_(log), client_(client), base_url_(std::move(base_url)) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+void HttpExchange::record(std::string_view path, std::string_view outcome,
+                          std::chrono::steady_clock::time_point started, const CallContext& ctx) const noexcept {
+  if (telemetry_ == nullptr) return;
+  // traceparent = "00-<trace id: 32 hex>-<parent id>-<flags>"
+  const std::string_view trace_id =
+      ctx.traceparent.size() >= 35 ? std::string_view(ctx.traceparent).substr(3, 32) : std::string_view{};
+  telemetry_->record_upstream({name(), path, outcome, std::chrono::steady_clock::now() - started, ctx.request_id,
+                               trace_id});
 }
 
 boost::asio::awaitable<std::string> HttpExchange::post(std::string_view path, std::string json_body,
@@ -20,12 +33,22 @@ boost::asio::awaitable<std::string> HttpExchange::post(std::string_view path, st
   request.content_type = "application/json";
   request.retry_safe = true;
 
+  const auto started = std::chrono::steady_clock::now();
+  std::string outcome = "ok";
   svc::http::ClientResponse response;
+  std::optional<UpstreamError> failure;
   try {
     response = co_await client_.send(std::move(request));
   } catch (const svc::http::ClientError& e) {
-    throw UpstreamError(e.what(), e.timed_out());
+    outcome = e.phase() == svc::http::ClientPhase::status ? std::string("http_").append(std::to_string(e.status()))
+                                                            : std::string(svc::http::to_string(e.phase()));
+    failure.emplace(e.what(), e.timed_out());
+  } catch (const boost::system::system_error&) {
+    record(path, "cancelled", started, ctx);
+    throw;
   }
+  record(path, outcome, started, ctx);
+  if (failure) throw *failure;
   co_return std::move(response.body);
 }
 

@@ -3,6 +3,7 @@
 // URL, the logger, and one way to ask: POST a JSON body, get the response
 // body back, or an UpstreamError carrying the client's reason.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,9 @@ class logger;
 namespace svc::http {
 class Client;
 }
+namespace svc::telemetry {
+class Telemetry;
+}
 
 namespace p2p {
 
@@ -26,6 +30,8 @@ class HttpExchange : public Exchange {
   // origin, e.g. "https://p2p.binance.com" (or the replay exchange's URL);
   // a trailing '/' is dropped.
   HttpExchange(svc::http::Client& client, std::string base_url, spdlog::logger& log);
+  // Every call is then recorded (upstream metrics and a telemetry event).
+  void set_telemetry(svc::telemetry::Telemetry* telemetry) noexcept { telemetry_ = telemetry; }
 
  protected:
   // POSTs `json_body` to base_url + path with X-Request-ID and traceparent
@@ -38,8 +44,11 @@ class HttpExchange : public Exchange {
   spdlog::logger& log_;
 
  private:
+  void record(std::string_view path, std::string_view outcome, std::chrono::steady_clock::time_point started,
+              const CallContext& ctx) const noexcept;
   svc::http::Client& client_;
   std::string base_url_;
+  svc::telemetry::Telemetry* telemetry_ = nullptr;
 };
 
 }  // namespace p2p

@@ -560,6 +560,15 @@ TEST_SUITE("config") {
         "MAX_BODY_BYTES=1048576",
         "HEADER_TIMEOUT_SECONDS=10",
         "IDLE_TIMEOUT_SECONDS=75",
+        "UPSTREAM_CONNECT_TIMEOUT_SECONDS=5",
+        "UPSTREAM_READ_TIMEOUT_SECONDS=10",
+        "UPSTREAM_TIMEOUT_SECONDS=15",
+        "UPSTREAM_MAX_RESPONSE_BYTES=8388608",
+        "UPSTREAM_MAX_CONNECTIONS=16",
+        "UPSTREAM_RETRIES=2",
+        "UPSTREAM_CA_FILE=",
+        "USE_ORIGIN_PROXY=false",
+        "ORIGIN_PROXY_URL=(unset)",
         "TELEMETRY_ENABLED=true",
         "TELEMETRY_ASYNC_WRITES=true",
         "TELEMETRY_QUEUE_CAPACITY=10000",
@@ -586,6 +595,42 @@ TEST_SUITE("config") {
     } catch (const ConfigError& error) {
       CHECK(error.variable() == "TELEMETRY_QUEUE_CAPACITY");
     }
+  }
+
+  TEST_CASE("upstream settings: UPSTREAM_*, USE_ORIGIN_PROXY and ORIGIN_PROXY_URL") {
+    const auto settings = load(minimal({{"UPSTREAM_CONNECT_TIMEOUT_SECONDS", "1.5"},
+                                        {"UPSTREAM_READ_TIMEOUT_SECONDS", "2"},
+                                        {"UPSTREAM_TIMEOUT_SECONDS", "3"},
+                                        {"UPSTREAM_MAX_RESPONSE_BYTES", "4096"},
+                                        {"UPSTREAM_MAX_CONNECTIONS", "4"},
+                                        {"UPSTREAM_RETRIES", "0"},
+                                        {"UPSTREAM_CA_FILE", "/tmp/ca.pem"},
+                                        {"USE_ORIGIN_PROXY", "true"},
+                                        {"ORIGIN_PROXY_URL", "http://u:secret@127.0.0.1:3128"}}));
+    const auto& up = settings.upstream;
+    CHECK(up.connect_timeout == std::chrono::milliseconds(1500));
+    CHECK(up.read_timeout == std::chrono::milliseconds(2000));
+    CHECK(up.total_timeout == std::chrono::milliseconds(3000));
+    CHECK(up.max_response_bytes == 4096);
+    CHECK(up.max_connections_per_origin == 4);
+    CHECK(up.max_retries == 0);
+    CHECK(up.ca_file == "/tmp/ca.pem");
+    CHECK(up.use_proxy);
+    CHECK(up.proxy_url == "http://u:secret@127.0.0.1:3128");
+    std::ostringstream printed;
+    print_config(printed, settings);
+    CHECK(printed.str().find("secret") == std::string::npos);
+
+    CHECK(error_for(minimal({{"USE_ORIGIN_PROXY", "true"}})) ==
+          "ORIGIN_PROXY_URL is not set (expected http://host:port; USE_ORIGIN_PROXY=true)");
+    const auto bad_proxy = error_for(minimal({{"USE_ORIGIN_PROXY", "true"}, {"ORIGIN_PROXY_URL", "socks5://u:pw@h:1"}}));
+    CHECK(bad_proxy.rfind("ORIGIN_PROXY_URL=", 0) == 0);
+    CHECK(bad_proxy.find("pw") == std::string::npos);
+    // A proxy URL without USE_ORIGIN_PROXY is kept but not checked or used.
+    CHECK_FALSE(load(minimal({{"ORIGIN_PROXY_URL", "junk"}})).upstream.use_proxy);
+    CHECK(error_for(minimal({{"UPSTREAM_RETRIES", "11"}})) == "UPSTREAM_RETRIES=\"11\" is not an integer (0-10)");
+    CHECK(error_for(minimal({{"UPSTREAM_TIMEOUT_SECONDS", "0"}})) ==
+          "UPSTREAM_TIMEOUT_SECONDS=\"0\" is not a number of seconds (0.1-600)");
   }
 
   TEST_CASE("print_config shows the resolved thread count and set API_KEYS as ***") {
@@ -634,7 +679,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 31);
+    CHECK(variables.size() == 40);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
@@ -683,7 +728,8 @@ TEST_SUITE("config") {
     // defaults are checked per APP_ENV in their own test).
     for (const auto& entry : load(minimal()).effective) {
       const auto& text = documented.at(entry.name);
-      if (!text.empty() && entry.name != "THREADS" && entry.name != "API_KEYS" && entry.name != "DB_POOL_SIZE" &&
+      // "(none)": optional, no default value (the effective one is empty or "(unset)").
+      if (!text.empty() && text != "(none)" && entry.name != "THREADS" && entry.name != "DB_POOL_SIZE" &&
           entry.name != "DB_MAX_OVERFLOW") {
         CAPTURE(entry.name);
         CHECK(entry.value == text);
