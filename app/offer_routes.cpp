@@ -7,6 +7,7 @@
 #include "app/offer_json.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/query.hpp"
+#include "lib/pg/timestamp.hpp"
 
 namespace p2p {
 
@@ -57,59 +58,11 @@ OfferFilter filter_params(http::QueryParams& q) {
   return f;
 }
 
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-// ISO 8601: 2026-11-23, 2026-11-23T10:00:00[.ffffff][Z|±HH:MM]; no offset = UTC.
-std::optional<Micros> parse_time(std::string_view s) {
-  using namespace std::chrono;
-  int y, mo, d, h = 0, mi = 0, se = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d))
-    return std::nullopt;
-  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!date.ok()) return std::nullopt;
-  std::size_t pos = 10;
-  std::int64_t micros = 0;
-  int offset_minutes = 0;
-  if (pos < s.size()) {
-    if ((s[pos] != 'T' && s[pos] != ' ') || !digits(s, pos + 1, 2, h) || s.size() < pos + 9 || s[pos + 3] != ':' ||
-        !digits(s, pos + 4, 2, mi) || s[pos + 6] != ':' || !digits(s, pos + 7, 2, se) || h > 23 || mi > 59 || se > 59)
-      return std::nullopt;
-    pos += 9;
-    if (pos < s.size() && s[pos] == '.') {
-      std::int64_t scale = 100000;
-      const std::size_t first = ++pos;
-      for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, scale /= 10) micros += (s[pos] - '0') * scale;
-      if (pos == first) return std::nullopt;
-    }
-    if (pos < s.size() && s[pos] == 'Z') {
-      ++pos;
-    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-      int oh, om;
-      if (!digits(s, pos + 1, 2, oh) || s.size() < pos + 6 || s[pos + 3] != ':' || !digits(s, pos + 4, 2, om) ||
-          oh > 23 || om > 59)
-        return std::nullopt;
-      offset_minutes = (s[pos] == '-' ? -1 : 1) * (oh * 60 + om);
-      pos += 6;
-    }
-    if (pos != s.size()) return std::nullopt;
-  }
-  const auto local = sys_days{date} + hours{h} + minutes{mi} + seconds{se} + microseconds{micros};
-  return time_point_cast<microseconds>(local - minutes{offset_minutes});
-}
-
 std::optional<Micros> time_param(http::QueryParams& q, std::string_view name) {
   auto raw = q.get(name);
   if (!raw || raw->empty()) return std::nullopt;
-  auto t = parse_time(*raw);
+  // ISO 8601: 2026-11-23, 2026-11-23T10:00:00[.ffffff][Z|±HH:MM]; no offset = UTC.
+  auto t = svc::pg::parse_timestamp(*raw);
   if (!t) {
     q.add_error({"query", std::string(name), "datetime_from_date_parsing",
                  "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z)", std::string(*raw), true, {}});

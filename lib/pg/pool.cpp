@@ -237,7 +237,9 @@ asio::awaitable<PooledConnection> Pool::acquire() {
       // the truth about whether a connection was handed over meanwhile.
       auto woke = co_await (waiter->ready.async_receive(nothrow) || timer.async_wait(nothrow));
       auto ec = woke.index() == 0 ? std::get<0>(std::get<0>(woke)) : std::get<0>(std::get<1>(woke));
-      bool cancelled = ec == asio::error::operation_aborted;
+      // Any error: the timer reports operation_aborted, the channel
+      // channel_cancelled; counting the latter as a timeout was a bug.
+      const bool cancelled = static_cast<bool>(ec);
       std::unique_ptr<Connection> unwanted;
       bool closed = false, timed_out = false;
       {

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "lib/pg/error.hpp"
+#include "lib/pg/timestamp.hpp"
 
 namespace svc::pg {
 
@@ -25,17 +26,6 @@ T parse_number(const Result& r, std::size_t row, std::size_t col, const char* ty
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()) bad_value(r, row, col, type);
   return value;
-}
-
-// Reads `n` digits at `pos`; false if they are not all digits.
-bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
 }
 
 }  // namespace
@@ -101,58 +91,11 @@ bool Result::boolean(std::size_t row, std::size_t col) const {
   bad_value(*this, row, col, "bool");
 }
 
-// Accepts PostgreSQL's ISO output, "2026-11-23 09:32:53.573555+00" (also
-// "T" as separator and offsets like +05:30 or -03), normalised to UTC.
+// PostgreSQL's ISO output, "2026-11-23 09:32:53.573555+00", normalised to UTC.
 std::chrono::sys_time<std::chrono::microseconds> Result::timestamp(std::size_t row, std::size_t col) const {
-  using namespace std::chrono;
-  std::string_view s = is_null(row, col) ? std::string_view{} : text(row, col);
-  int y, mo, d, h, mi, se;
-  bool ok = digits(s, 0, 4, y) && s.size() > 19 - 1 && s[4] == '-' && digits(s, 5, 2, mo) && s[7] == '-' &&
-            digits(s, 8, 2, d) && (s[10] == ' ' || s[10] == 'T') && digits(s, 11, 2, h) && s[13] == ':' &&
-            digits(s, 14, 2, mi) && s[16] == ':' && digits(s, 17, 2, se);
-  if (!ok) bad_value(*this, row, col, "timestamptz");
-  std::size_t pos = 19;
-  long long micros = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int scale = 100000;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      micros += (s[pos] - '0') * scale;
-      scale /= 10;
-      ++pos;
-    }
-  }
-  int offset_seconds = 0;
-  if (pos < s.size()) {
-    if (s[pos] == 'Z') {
-      ++pos;
-    } else if (s[pos] == '+' || s[pos] == '-') {
-      int sign = s[pos] == '-' ? -1 : 1, oh = 0, om = 0, os = 0;
-      if (!digits(s, pos + 1, 2, oh)) bad_value(*this, row, col, "timestamptz");
-      pos += 3;
-      if (pos < s.size() && s[pos] == ':' && digits(s, pos + 1, 2, om)) pos += 3;
-      if (pos < s.size() && s[pos] == ':' && digits(s, pos + 1, 2, os)) pos += 3;
-      offset_seconds = sign * (oh * 3600 + om * 60 + os);
-    }
-  }
-  if (pos != s.size()) bad_value(*this, row, col, "timestamptz");
-  auto date = year_month_day{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!date.ok()) bad_value(*this, row, col, "timestamptz");
-  auto local = sys_days{date} + hours{h} + minutes{mi} + seconds{se} + microseconds{micros};
-  return time_point_cast<microseconds>(local - seconds{offset_seconds});
-}
-
-std::string format_timestamp(std::chrono::sys_time<std::chrono::microseconds> t) {
-  using namespace std::chrono;
-  auto day_point = floor<days>(t);
-  year_month_day ymd{day_point};
-  hh_mm_ss<microseconds> tod{t - day_point};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long long>(tod.hours().count()), static_cast<long long>(tod.minutes().count()),
-                static_cast<long long>(tod.seconds().count()), static_cast<long long>(tod.subseconds().count()));
-  return buf;
+  auto t = is_null(row, col) ? std::nullopt : parse_timestamp(text(row, col));
+  if (!t) bad_value(*this, row, col, "timestamptz");
+  return *t;
 }
 
 }  // namespace svc::pg

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "lib/pg/timestamp.hpp"  // format_timestamp, for Result users
+
 struct pg_result;
 
 namespace svc::pg {
@@ -53,6 +55,5 @@ class Result {
 };
 
 // ISO 8601 UTC with microseconds: "2026-11-23T09:32:53.573555Z".
-std::string format_timestamp(std::chrono::sys_time<std::chrono::microseconds> t);
 
 }  // namespace svc::pg

@@ -1,0 +1,77 @@
+#include "lib/pg/timestamp.hpp"
+
+#include <cstdio>
+
+namespace svc::pg {
+
+namespace {
+
+// Reads `n` digits at `pos`; false if they are not all digits.
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+bool at(std::string_view s, std::size_t pos, char c) noexcept { return pos < s.size() && s[pos] == c; }
+
+}  // namespace
+
+std::optional<Micros> parse_timestamp(std::string_view s) noexcept {
+  using namespace std::chrono;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+  if (!digits(s, 0, 4, y) || !at(s, 4, '-') || !digits(s, 5, 2, mo) || !at(s, 7, '-') || !digits(s, 8, 2, d))
+    return std::nullopt;
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  std::size_t pos = 10;
+  std::int64_t micros = 0;
+  int offset_seconds = 0;
+  if (pos < s.size()) {
+    if (!(at(s, pos, ' ') || at(s, pos, 'T')) || !digits(s, pos + 1, 2, h) || !at(s, pos + 3, ':') ||
+        !digits(s, pos + 4, 2, mi) || !at(s, pos + 6, ':') || !digits(s, pos + 7, 2, se) || h > 23 || mi > 59 ||
+        se > 59)
+      return std::nullopt;
+    pos += 9;
+    if (at(s, pos, '.')) {
+      const std::size_t first = ++pos;
+      std::int64_t scale = 100000;
+      for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, scale /= 10) micros += (s[pos] - '0') * scale;
+      if (pos == first) return std::nullopt;
+    }
+    if (at(s, pos, 'Z')) {
+      ++pos;
+    } else if (at(s, pos, '+') || at(s, pos, '-')) {
+      const int sign = s[pos] == '-' ? -1 : 1;
+      int oh = 0, om = 0, os = 0;
+      if (!digits(s, pos + 1, 2, oh) || oh > 23) return std::nullopt;
+      pos += 3;
+      if (at(s, pos, ':') && digits(s, pos + 1, 2, om)) pos += 3;
+      if (at(s, pos, ':') && digits(s, pos + 1, 2, os)) pos += 3;
+      if (om > 59 || os > 59) return std::nullopt;
+      offset_seconds = sign * (oh * 3600 + om * 60 + os);
+    }
+    if (pos != s.size()) return std::nullopt;
+  }
+  const auto local = sys_days{date} + hours{h} + minutes{mi} + seconds{se} + microseconds{micros};
+  return time_point_cast<microseconds>(local - seconds{offset_seconds});
+}
+
+std::string format_timestamp(Micros t) {
+  using namespace std::chrono;
+  auto day_point = floor<days>(t);
+  year_month_day ymd{day_point};
+  hh_mm_ss<microseconds> tod{t - day_point};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long long>(tod.hours().count()), static_cast<long long>(tod.minutes().count()),
+                static_cast<long long>(tod.seconds().count()), static_cast<long long>(tod.subseconds().count()));
+  return buf;
+}
+
+}  // namespace svc::pg

@@ -1,0 +1,22 @@
+#pragma once
+// Timestamps as text: PostgreSQL's ISO output and ISO 8601 / RFC 3339 in, one
+// UTC form out. One parser for the driver and for API parameters.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace svc::pg {
+
+using Micros = std::chrono::sys_time<std::chrono::microseconds>;
+
+// "2026-11-23 09:32:53.573555+00", "2026-11-23T09:32:53Z", "…+05:30", "…-03",
+// "2026-11-23T09:32:53" (no offset: UTC) and "2026-11-23" (midnight UTC).
+// nullopt for anything else, including out-of-range fields.
+std::optional<Micros> parse_timestamp(std::string_view text) noexcept;
+
+// "2026-11-23T09:32:53.573555Z"
+std::string format_timestamp(Micros t);
+
+}  // namespace svc::pg

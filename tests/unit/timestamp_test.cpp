@@ -1,0 +1,34 @@
+#include "lib/pg/timestamp.hpp"
+
+#include <doctest/doctest.h>
+
+using svc::pg::format_timestamp;
+using svc::pg::parse_timestamp;
+
+namespace {
+std::string round_trip(std::string_view text) {
+  auto t = parse_timestamp(text);
+  return t ? format_timestamp(*t) : std::string("invalid");
+}
+}  // namespace
+
+TEST_SUITE("timestamp") {
+  TEST_CASE("PostgreSQL's ISO output and ISO 8601 forms, normalised to UTC") {
+    CHECK(round_trip("2026-11-23 09:32:53.573555+00") == "2026-11-23T09:32:53.573555Z");
+    CHECK(round_trip("2026-11-23T09:32:53Z") == "2026-11-23T09:32:53.000000Z");
+    CHECK(round_trip("2026-11-23T09:32:53") == "2026-11-23T09:32:53.000000Z");
+    CHECK(round_trip("2026-11-23T09:32:53.5+05:30") == "2026-11-23T04:02:53.500000Z");
+    CHECK(round_trip("2026-11-23 01:00:00-03") == "2026-11-23T04:00:00.000000Z");
+    CHECK(round_trip("2026-11-23") == "2026-11-23T00:00:00.000000Z");
+    CHECK(round_trip("2024-02-29T23:59:59.999999Z") == "2024-02-29T23:59:59.999999Z");
+  }
+
+  TEST_CASE("anything else is rejected") {
+    for (const char* bad : {"", "yesterday", "2026-11-23T", "2026-13-01", "2023-02-29", "2026-11-23T24:00:00",
+                            "2026-11-23T10:60:00", "2026-11-23T10:00:00.", "2026-11-23T10:00:00+2",
+                            "2026-11-23T10:00:00+24:00", "2026-11-23T10:00:00Zjunk", "2026/11/23", "26-11-23"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(parse_timestamp(bad).has_value());
+    }
+  }
+}
