@@ -8,6 +8,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "lib/config/database_url.hpp"
 #include "lib/http/client.hpp"
 
 namespace svc::http {
@@ -68,9 +69,9 @@ std::string base64(std::string_view raw) {
 }
 
 [[noreturn]] void reject_target(std::string_view url, std::string_view why) {
-  // The URL may be long or hold junk: quote a bounded prefix.
+  // The URL may be long, hold junk or a password: quote a bounded, masked prefix.
   std::string message("url: ");
-  message.append(why).append(" (\"").append(url.substr(0, 200)).append("\")");
+  message.append(why).append(" (\"").append(config::masked_url(url.substr(0, 200))).append("\")");
   throw ClientError(ClientPhase::url, message);
 }
 

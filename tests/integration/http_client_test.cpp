@@ -441,6 +441,24 @@ TEST_CASE("a GET and a POST send the expected headers and return status, type, h
   });
 }
 
+TEST_CASE("interim 1xx answers are skipped; a chunked body is read whole") {
+  Harness h;
+  const std::string chunked =
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\n[1,2,\r\n2\r\n3]\r\n0\r\n\r\n";
+  auto& server = h.server(serve([&chunked](TestServer&, const Peer&, int) { return std::optional<std::string>(chunked); }));
+  auto& client = h.client();
+  h.run([&]() -> asio::awaitable<void> {
+    auto got = co_await client.send(get(server.url("/")));
+    CHECK(got.status == 200);
+    CHECK(got.body == "[1,2,3]");
+    auto again = co_await client.send(get(server.url("/")));
+    CHECK(again.body == "[1,2,3]");
+    CHECK(server.connections == 1);
+  });
+}
+
 TEST_CASE("keep-alive: sequential calls reuse one connection; Connection: close is honoured") {
   Harness h;
   auto& kept = h.server(answer(200, "{}"));

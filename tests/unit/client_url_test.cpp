@@ -45,6 +45,7 @@ TEST_CASE("request URLs that cannot be sent are ClientError phase url") {
       parse_target_url(url);
     } catch (const ClientError& e) {
       url_error = e.phase() == ClientPhase::url && std::string(e.what()).starts_with("url: ");
+      CHECK(std::string(e.what()).find("secret") == std::string::npos);
     }
     CHECK(url_error);
   }
