@@ -637,43 +637,49 @@ asio::awaitable<Client::Impl::Exchanged> Client::Impl::exchange(Stream& stream, 
   if (write_ec) throw AttemptError(ClientPhase::write, "write: " + write_ec.message() + " (" + x.url.authority + ")", true);
 
   const std::size_t limit = settings.max_response_bytes;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX)));
-  parser.body_limit(limit);
-  if (x.request.method == Verb::head) parser.skip(true);
-  std::size_t consumed = 0;
-  while (!parser.is_done()) {
-    budget = x.budget("read", settings.read_timeout);
-    timer.expires_at(budget.at);
-    auto [ec, n] = co_await race(bhttp::async_read_some(stream, conn.buffer, parser, nothrow), timer);
-    consumed += n;
-    if (!ec && consumed > limit) ec = bhttp::error::body_limit;
-    // TLS peers that end a read-until-close body without close_notify.
-    if (ec == ssl::error::stream_truncated && parser.got_some() && parser.need_eof()) {
-      ec = {};
-      parser.put_eof(ec);
-      if (!ec) break;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+  std::size_t consumed = 0;  // header and body bytes, interim responses included
+  for (;;) {
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX)));
+    parser->body_limit(limit);
+    if (x.request.method == Verb::head) parser->skip(true);
+    while (!parser->is_done()) {
+      budget = x.budget("read", settings.read_timeout);
+      timer.expires_at(budget.at);
+      auto [ec, n] = co_await race(bhttp::async_read_some(stream, conn.buffer, *parser, nothrow), timer);
+      consumed += n;
+      if (!ec && consumed > limit) ec = bhttp::error::body_limit;
+      // TLS peers that end a read-until-close body without close_notify.
+      if (ec == ssl::error::stream_truncated && parser->got_some() && parser->need_eof()) {
+        ec = {};
+        parser->put_eof(ec);
+        if (!ec) break;
+      }
+      if (!ec) continue;
+      if (ec == asio::error::operation_aborted) throw_cancelled();
+      if (ec == asio::error::timed_out) throw budget.expired();
+      if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+        throw AttemptError(ClientPhase::body_too_large,
+                           "body_too_large: the response from " + x.url.authority + " exceeds " +
+                               std::to_string(limit) + " bytes",
+                           false);
+      }
+      if (conn.reused && consumed == 0 && !parser->got_some()) {
+        out.stale = true;
+        co_return out;
+      }
+      std::string what = ec == bhttp::error::end_of_stream ? std::string("connection closed before the response")
+                                                           : ec.message();
+      throw AttemptError(ClientPhase::read, "read: " + what + " (" + x.url.authority + ")", true);
     }
-    if (!ec) continue;
-    if (ec == asio::error::operation_aborted) throw_cancelled();
-    if (ec == asio::error::timed_out) throw budget.expired();
-    if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-      throw AttemptError(ClientPhase::body_too_large,
-                         "body_too_large: the response from " + x.url.authority + " exceeds " + std::to_string(limit) +
-                             " bytes",
-                         false);
-    }
-    if (conn.reused && !parser.got_some()) {
-      out.stale = true;
-      co_return out;
-    }
-    std::string what = ec == bhttp::error::end_of_stream ? std::string("connection closed before the response")
-                                                         : ec.message();
-    throw AttemptError(ClientPhase::read, "read: " + what + " (" + x.url.authority + ")", true);
+    // Interim answers (100 Continue, 103 Early Hints) precede the response.
+    const unsigned status = parser->get().result_int();
+    if (status / 100 != 1 || status == 101) break;
   }
 
-  auto& res = parser.get();
-  out.reusable = res.keep_alive() && !parser.need_eof() && conn.buffer.size() == 0;
+  auto& res = parser->get();
+  out.reusable = res.keep_alive() && !parser->need_eof() && conn.buffer.size() == 0;
   out.response.status = res.result_int();
   out.response.content_type = res[bhttp::field::content_type];
   out.response.headers.reserve(static_cast<std::size_t>(std::distance(res.begin(), res.end())));
@@ -807,6 +813,7 @@ Client::~Client() = default;
 asio::awaitable<void> Client::start() {
   Impl& im = *impl_;
   ssl::context context(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
   context.set_verify_mode(ssl::verify_peer);
   context.set_default_verify_paths();
   if (!im.settings.ca_file.empty()) {

@@ -1,5 +1,6 @@
 #include "lib/http/client_url.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 #include <openssl/evp.h>
@@ -7,6 +8,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "lib/config/database_url.hpp"
 #include "lib/http/client.hpp"
 
 namespace svc::http {
@@ -41,8 +43,13 @@ const char* endpoint_of(const urls::url_view& url, std::uint16_t default_port, E
   if (out.host.find('\0') != std::string::npos) return "its host contains a NUL byte";
   out.port = default_port;
   if (url.has_port()) {
-    if (url.port().empty() || url.port_number() == 0) return "its port is not a number from 1 to 65535";
-    out.port = url.port_number();
+    // port_number() wraps values above 65535: parse the digits ourselves.
+    std::string_view digits = url.port();
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || value == 0 || value > 65535)
+      return "its port is not a number from 1 to 65535";
+    out.port = static_cast<std::uint16_t>(value);
   }
   const bool v6 = url.host_type() == urls::host_type::ipv6;
   out.authority.clear();
@@ -62,9 +69,9 @@ std::string base64(std::string_view raw) {
 }
 
 [[noreturn]] void reject_target(std::string_view url, std::string_view why) {
-  // The URL may be long or hold junk: quote a bounded prefix.
+  // The URL may be long, hold junk or a password: quote a bounded, masked prefix.
   std::string message("url: ");
-  message.append(why).append(" (\"").append(url.substr(0, 200)).append("\")");
+  message.append(why).append(" (\"").append(config::masked_url(url.substr(0, 200))).append("\")");
   throw ClientError(ClientPhase::url, message);
 }
 

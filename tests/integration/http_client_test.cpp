@@ -248,17 +248,31 @@ class TestServer {
   AsyncEvent done_;
 };
 
-// Answers every request on the connection with `status` and `body`.
-Handler answer(int status, std::string body, std::string headers = "") {
-  return [status, body, headers](TestServer& s, Peer& p) -> asio::awaitable<void> {
-    for (;;) {
+// The bytes a server answers to the `served`-th request (0-based) of a
+// connection; nullopt closes the connection without an answer.
+using Respond = std::function<std::optional<std::string>(TestServer&, const Peer&, int served)>;
+
+// Serves each connection until the client closes it, recording every
+// request; `hold` delays each answer (so that concurrent calls overlap).
+Handler serve(Respond respond, std::chrono::milliseconds hold = 0ms) {
+  return [respond, hold](TestServer& s, Peer& p) -> asio::awaitable<void> {
+    for (int served = 0;; ++served) {
       auto request = co_await p.read();
       if (!request) co_return;
       s.requests.push_back(std::move(*request));
-      const std::string response = reply(status, body, headers);
-      co_await p.write(response);
+      const auto response = respond(s, p, served);
+      if (!response) co_return;
+      if (hold.count() > 0) co_await pause(hold);
+      co_await p.write(*response);
     }
   };
+}
+
+// Answers every request with `status` and `body`.
+Handler answer(int status, std::string body, std::string headers = "") {
+  return serve([response = reply(status, body, headers)](TestServer&, const Peer&, int) {
+    return std::optional<std::string>(response);
+  });
 }
 
 // Reads a request and never answers (until the client goes away).
@@ -424,6 +438,24 @@ TEST_CASE("a GET and a POST send the expected headers and return status, type, h
     CHECK(second[bhttp::field::content_length] == "10");
     CHECK(second["X-Request-ID"] == "req-42");
     CHECK(second["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  });
+}
+
+TEST_CASE("interim 1xx answers are skipped; a chunked body is read whole") {
+  Harness h;
+  const std::string chunked =
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\n[1,2,\r\n2\r\n3]\r\n0\r\n\r\n";
+  auto& server = h.server(serve([&chunked](TestServer&, const Peer&, int) { return std::optional<std::string>(chunked); }));
+  auto& client = h.client();
+  h.run([&]() -> asio::awaitable<void> {
+    auto got = co_await client.send(get(server.url("/")));
+    CHECK(got.status == 200);
+    CHECK(got.body == "[1,2,3]");
+    auto again = co_await client.send(get(server.url("/")));
+    CHECK(again.body == "[1,2,3]");
+    CHECK(server.connections == 1);
   });
 }
 
@@ -606,16 +638,10 @@ TEST_CASE("a non-2xx answer is ClientError status N with a short one-line excerp
 
 // 503 for the first `failures` requests, then 200.
 Handler flaky(int failures) {
-  return [failures](TestServer& s, Peer& p) -> asio::awaitable<void> {
-    for (;;) {
-      auto request = co_await p.read();
-      if (!request) co_return;
-      s.requests.push_back(std::move(*request));
-      const bool fail = static_cast<int>(s.requests.size()) <= failures;
-      const std::string answer = fail ? reply(503, "busy") : reply(200, "{}");
-      co_await p.write(answer);
-    }
-  };
+  return serve([failures](TestServer& s, const Peer&, int) {
+    const bool fail = static_cast<int>(s.requests.size()) <= failures;
+    return std::optional<std::string>(fail ? reply(503, "busy") : reply(200, "{}"));
+  });
 }
 
 TEST_CASE("503s are retried only for calls marked retry_safe, at most max_retries times") {
@@ -652,16 +678,10 @@ TEST_CASE("503s are retried only for calls marked retry_safe, at most max_retrie
 TEST_CASE("connection failures are retried for retry_safe calls") {
   Harness h;
   // Closes the first connection without an answer, then serves.
-  auto& server = h.server([](TestServer& s, Peer& p) -> asio::awaitable<void> {
-    for (;;) {
-      auto request = co_await p.read();
-      if (!request) co_return;
-      s.requests.push_back(std::move(*request));
-      if (p.number == 1) co_return;
-      const std::string response = reply(200, "{}");
-      co_await p.write(response);
-    }
-  });
+  auto& server = h.server(serve([](TestServer&, const Peer& p, int) -> std::optional<std::string> {
+    if (p.number == 1) return std::nullopt;
+    return reply(200, "{}");
+  }));
   auto& client = h.client();
   h.run([&]() -> asio::awaitable<void> {
     auto error = co_await failure_of(client, get(server.url("/")));
@@ -706,16 +726,10 @@ TEST_CASE("a reused connection that fails before any response byte is retried on
   Harness h;
   // The first connection answers one request and drops the second unanswered
   // (a keep-alive timeout racing our request); later connections serve.
-  auto& server = h.server([](TestServer& s, Peer& p) -> asio::awaitable<void> {
-    for (int served = 0;; ++served) {
-      auto request = co_await p.read();
-      if (!request) co_return;
-      s.requests.push_back(std::move(*request));
-      if (p.number == 1 && served == 1) co_return;
-      const std::string response = reply(200, "{}");
-      co_await p.write(response);
-    }
-  });
+  auto& server = h.server(serve([](TestServer&, const Peer& p, int served) -> std::optional<std::string> {
+    if (p.number == 1 && served == 1) return std::nullopt;
+    return reply(200, "{}");
+  }));
   auto& client = h.client();
   h.run([&]() -> asio::awaitable<void> {
     co_await client.send(get(server.url("/one")));
@@ -754,16 +768,8 @@ TEST_CASE("idle keep-alive connections are closed after idle_timeout") {
 TEST_CASE("max_connections_per_origin=2: five concurrent calls from two threads share two connections") {
   Harness h;
   // Holds each answer for a moment so that the calls overlap.
-  auto& server = h.server([](TestServer& s, Peer& p) -> asio::awaitable<void> {
-    for (;;) {
-      auto request = co_await p.read();
-      if (!request) co_return;
-      s.requests.push_back(std::move(*request));
-      co_await pause(50ms);
-      const std::string response = reply(200, "{}");
-      co_await p.write(response);
-    }
-  });
+  const std::string ok = reply(200, "{}");
+  auto& server = h.server(serve([&ok](TestServer&, const Peer&, int) { return std::optional<std::string>(ok); }, 50ms));
   auto settings = test_settings();
   settings.max_connections_per_origin = 2;
   auto& client = h.client(settings);
