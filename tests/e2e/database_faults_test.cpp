@@ -19,6 +19,7 @@
 #include "tests/e2e/json_reader.hpp"
 #include "tests/e2e/pg_cluster.hpp"
 #include "tests/support/raw_http.hpp"
+#include "tests/support/replay_exchange.hpp"
 #include "tests/support/service.hpp"
 #include "tests/support/text_and_clock.hpp"
 
@@ -405,4 +406,36 @@ TEST_CASE("pg_terminate_backend on the pool's idle connections: the next /ready 
   while ((backends = app_backends(cluster.url(), dbname)) != after["pool"]["size"].integer() && ms_since(t0) < 5000)
     std::this_thread::sleep_for(50ms);
   CHECK(backends == after["pool"]["size"].integer());
+}
+
+TEST_CASE("the P2P API with its database stopped: 503 Database unavailable, the service stays up and recovers") {
+  PgCluster cluster;
+  ReplayExchange replay;
+  RunningService service(p2p_binary(), {{"DATABASE_URL", cluster.url()},
+                                        {"BINANCE_BASE_URL", replay.base_url()},
+                                        {"DB_POOL_TIMEOUT", "1"},
+                                        {"DB_CONNECT_TIMEOUT", "1"}});
+  auto ok = http_get(service.port(), "/api/v1/offers", key_header());
+  REQUIRE(ok);
+  REQUIRE(ok->status == 200);
+  cluster.stop();
+  for (const char* target : {"/api/v1/offers", "/api/v1/payment-methods", "/api/v1/binance/offers"}) {
+    INFO(target);
+    auto r = http_get(service.port(), target, key_header());
+    REQUIRE(r);
+    CHECK(r->status == 503);
+    CHECK(parse_json(r->body)["detail"].text == "Database unavailable");
+    CHECK(r->header("retry-after") == "1");
+  }
+  // The fetch reached the exchange before the store failed: nothing was half-written.
+  CHECK(parse_json(replay.stats())["total"].integer() == 1);
+  cluster.start();
+  bool recovered = false;
+  for (auto deadline = Clock::now() + 10s; !recovered && Clock::now() < deadline;) {
+    auto r = http_get(service.port(), "/api/v1/binance/offers", key_header());
+    recovered = r && r->status == 200;
+    if (!recovered) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(recovered);
+  CHECK(service.process().running());
 }
