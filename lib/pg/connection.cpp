@@ -114,11 +114,19 @@ void Connection::ConnDeleter::operator()(pg_conn* c) const noexcept { PQfinish(c
 Connection::Connection(pg_conn* conn, asio::any_io_executor executor, const ConnectOptions& options,
                        spdlog::logger& log)
     : conn_(conn),
+      executor_(executor),
       socket_(executor, PQsocket(conn)),
       log_(log),
       prepared_statements_(options.prepared_statements),
       created_at_(Clock::now()) {
   PQsetNoticeProcessor(conn, &log_notice, &log_);
+}
+
+void Connection::rehome(const asio::any_io_executor& executor) {
+  if (executor == executor_ || !socket_.is_open()) return;
+  const int fd = socket_.release();  // deregisters from the old loop's reactor
+  socket_ = asio::posix::stream_descriptor(executor, fd);
+  executor_ = executor;
 }
 
 Connection::~Connection() {

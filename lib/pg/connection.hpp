@@ -72,6 +72,13 @@ class Connection {
   // connection is clean again; false means discard it.
   boost::asio::awaitable<bool> recover(boost::asio::any_io_executor blocking, std::chrono::milliseconds deadline);
 
+  // Moves the socket's readiness notifications to `executor`'s event loop
+  // (no-op if already there). Only while no operation is pending: the pool
+  // calls it at checkout, so the handler's own loop drives the connection
+  // instead of bouncing two thread hops per round trip through another one.
+  void rehome(const boost::asio::any_io_executor& executor);
+  const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
+
   bool healthy() const noexcept;   // usable now: socket OK, not broken, not interrupted
   bool broken() const noexcept;    // beyond recovery: discard it
   bool interrupted() const noexcept { return interrupted_; }
@@ -100,6 +107,7 @@ class Connection {
     void operator()(pg_conn* c) const noexcept;
   };
   std::unique_ptr<pg_conn, ConnDeleter> conn_;
+  boost::asio::any_io_executor executor_;  // socket_'s
   boost::asio::posix::stream_descriptor socket_;
   spdlog::logger& log_;
   bool prepared_statements_;

@@ -31,6 +31,8 @@ constexpr auto kRecoveryBudget = std::chrono::seconds(2);
 // How long stop() waits for checked-out connections and for background tasks.
 constexpr auto kReturnWait = std::chrono::seconds(5);
 constexpr auto kFirstBackoff = std::chrono::milliseconds(50);
+// Idle connections looked at, newest first, for one already on the caller's loop.
+constexpr std::ptrdiff_t kAffinityScan = 8;
 
 long long ms(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
 }  // namespace
@@ -217,10 +219,18 @@ asio::awaitable<PooledConnection> Pool::acquire() {
       std::lock_guard lock(mutex_);
       if (closed_) throw PgError(errc::pool_closed, "database pool is closed");
       if (waiters_.empty() && !idle_.empty()) {
-        // LIFO: the most recently used connection is the least likely to be stale.
-        candidate = std::move(idle_.back().conn);
-        idle_since = idle_.back().since;
-        idle_.pop_back();
+        // LIFO: the most recently used connection is the least likely to be
+        // stale; among the recent ones, prefer one already on our event loop.
+        auto pick = std::prev(idle_.end());
+        for (auto it = idle_.rbegin(); it != idle_.rend() && it - idle_.rbegin() < kAffinityScan; ++it) {
+          if (it->conn->executor() == executor) {
+            pick = std::prev(it.base());
+            break;
+          }
+        }
+        candidate = std::move(pick->conn);
+        idle_since = pick->since;
+        idle_.erase(pick);
       } else if (waiters_.empty() && open_ + connecting_ < max_open()) {
         ++connecting_;
         connect_new = true;
@@ -277,10 +287,12 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     if (connect_new) {
       auto [conn, failure] = co_await open_reserved();
       if (!conn) throw *failure;
+      conn->rehome(executor);
       record_wait(started);
       co_return PooledConnection(this, std::move(conn));
     }
 
+    candidate->rehome(executor);  // before the pre-ping: it runs on our loop too
     bool ok = co_await validate(*candidate, idle_since);
     if (ok) {
       record_wait(started);
