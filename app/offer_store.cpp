@@ -12,14 +12,11 @@ namespace pg = svc::pg;
 
 namespace {
 
-// The columns every read returns, in StoredOffer's order; payment methods as
-// one JSON array so a row needs no second query and no array parsing.
+// The columns every read returns, in StoredOffer's order. Payment method
+// names come from the row's own JSON copy (migration 0003): no join per row.
 constexpr std::string_view offer_columns =
     "o.id, o.exchange, o.external_id, o.fetched_at, o.fiat, o.asset, o.trade_type, "
-    "o.price, o.available, o.min_limit, o.max_limit, o.advertiser, ";
-constexpr std::string_view linked_methods =
-    "COALESCE((SELECT json_agg(pm.name ORDER BY pm.name) FROM offer_payment_methods opm "
-    "JOIN payment_methods pm ON pm.id = opm.payment_method_id WHERE opm.offer_id = o.id), '[]')";
+    "o.price, o.available, o.min_limit, o.max_limit, o.advertiser, o.payment_methods";
 
 // Sorted so that concurrent batches lock the same names in the same order:
 // two fetches of one market cannot deadlock on their shared methods.
@@ -28,26 +25,28 @@ constexpr std::string_view upsert_methods_sql =
     "ON CONFLICT (name) DO NOTHING";
 
 // One statement for the whole batch: arrays in, rows out in batch order.
-// Payment methods come as (offer position, name) pairs.
+// Payment methods come as (offer position, name) pairs: linked through
+// offer_payment_methods and copied, sorted, into the row's JSON array.
 constexpr std::string_view insert_offers_sql =
-    "WITH input AS MATERIALIZED ("
-    " SELECT gen_random_uuid() AS id, u.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+    "WITH methods AS MATERIALIZED ("
+    " SELECT DISTINCT m.ord, pm.id AS method_id, pm.name FROM unnest($11::int[], $12::text[]) AS m(ord, name)"
+    " JOIN payment_methods pm ON pm.name = m.name),"
+    " input AS MATERIALIZED ("
+    " SELECT gen_random_uuid() AS id, u.*,"
+    "  COALESCE((SELECT json_agg(m.name ORDER BY m.name) FROM methods m WHERE m.ord = u.ord), '[]') AS methods"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
     "  $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::text[]) WITH ORDINALITY"
     "  AS u(exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser, ord)),"
     " inserted AS ("
     " INSERT INTO offers (id, exchange, external_id, fiat, asset, trade_type, price, available, min_limit,"
-    "  max_limit, advertiser)"
-    " SELECT id, exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser"
-    " FROM input RETURNING *),"
-    " methods AS ("
-    " SELECT DISTINCT m.ord, pm.id AS method_id, pm.name FROM unnest($11::int[], $12::text[]) AS m(ord, name)"
-    " JOIN payment_methods pm ON pm.name = m.name),"
+    "  max_limit, advertiser, payment_methods)"
+    " SELECT id, exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser,"
+    "  methods FROM input RETURNING *),"
     " links AS ("
     " INSERT INTO offer_payment_methods (offer_id, payment_method_id)"
     " SELECT i.id, m.method_id FROM input i JOIN methods m ON m.ord = i.ord)"
     " SELECT o.id, o.exchange, o.external_id, o.fetched_at, o.fiat, o.asset, o.trade_type,"
-    " o.price, o.available, o.min_limit, o.max_limit, o.advertiser,"
-    " COALESCE((SELECT json_agg(m.name ORDER BY m.name) FROM methods m WHERE m.ord = i.ord), '[]')"
+    " o.price, o.available, o.min_limit, o.max_limit, o.advertiser, o.payment_methods"
     " FROM input i JOIN inserted o ON o.id = i.id ORDER BY i.ord";
 
 StoredOffer offer_at(const pg::Result& r, std::size_t row) {
@@ -164,7 +163,7 @@ asio::awaitable<std::vector<StoredOffer>> OfferStore::save(const std::vector<Off
 
 OfferStore::OfferStore(pg::Pool& pool)
     : pool_(pool),
-      find_sql_(std::string("SELECT ").append(offer_columns).append(linked_methods).append(" FROM offers o WHERE o.id = $1")) {}
+      find_sql_(std::string("SELECT ").append(offer_columns).append(" FROM offers o WHERE o.id = $1")) {}
 
 asio::awaitable<std::optional<StoredOffer>> OfferStore::find(std::string_view id) {
   auto conn = co_await pool_.acquire();
@@ -176,7 +175,7 @@ asio::awaitable<std::optional<StoredOffer>> OfferStore::find(std::string_view id
 asio::awaitable<HistoryPage> OfferStore::history(const HistoryQuery& q) {
   pg::Params params;
   std::string sql("SELECT ");
-  sql.append(offer_columns).append(linked_methods).append(" FROM offers o WHERE TRUE");
+  sql.append(offer_columns).append(" FROM offers o WHERE TRUE");
   add_filter(sql, params, q.filter);
   if (q.since) {
     params.add(*q.since);
