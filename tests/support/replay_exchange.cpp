@@ -57,13 +57,20 @@ void stop_child(std::unique_ptr<ChildProcess>& child) {
 }  // namespace
 
 const TestCa& test_ca() {
-  static const TestCa ca = [] {
-    TestCa made{make_temp_dir("p2p-test-ca")};
-    const std::string command = script("test-ca") + " '" + made.dir + "'";
-    if (std::system(command.c_str()) != 0) throw std::runtime_error("scripts/test-ca failed: " + command);
-    return made;
-  }();
-  return ca;
+  // Made on first use, removed at exit (a function-local static's destructor).
+  struct Owned {
+    TestCa ca{make_temp_dir("p2p-test-ca")};
+    Owned() {
+      const std::string command = script("test-ca") + " '" + ca.dir + "'";
+      if (std::system(command.c_str()) != 0) throw std::runtime_error("scripts/test-ca failed: " + command);
+    }
+    ~Owned() {
+      std::error_code ignored;
+      fs::remove_all(ca.dir, ignored);
+    }
+  };
+  static const Owned owned;
+  return owned.ca;
 }
 
 ReplayExchange::ReplayExchange(Scheme scheme) : scheme_(scheme), dir_(make_temp_dir("p2p-replay")) {
