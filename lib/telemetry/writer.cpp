@@ -184,16 +184,17 @@ asio::awaitable<CheckResult> Writer::check() const {
   co_return CheckResult::ok();
 }
 
-bool Writer::admit() noexcept {
+std::optional<std::uint64_t> Writer::admit() noexcept {
   if (!accepting_.load(std::memory_order_relaxed)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return std::nullopt;
   }
-  if (pending_.fetch_add(1, std::memory_order_relaxed) >= settings_.queue_capacity) {
+  const auto before = pending_.fetch_add(1, std::memory_order_relaxed);
+  if (before >= settings_.queue_capacity) {
     drop_admitted(1);
-    return false;
+    return std::nullopt;
   }
-  return true;
+  return before;
 }
 
 void Writer::drop_admitted(std::size_t count) noexcept {
@@ -208,29 +209,41 @@ std::atomic<std::size_t> next_shard{0};
 }  // namespace
 
 void Writer::submit(Event event) noexcept {
-  if (!admit()) return;
+  const auto before = admit();
+  if (!before) return;
   thread_local const std::size_t my_shard = next_shard.fetch_add(1, std::memory_order_relaxed);
   Shard& shard = shards_[my_shard % kShards];
-  std::size_t size = 0;
+  bool stored = false;
   {
     std::lock_guard lock(shard.mutex);
     if (!shard.closed) {
       try {
         shard.events.push_back(std::move(event));
-        size = shard.events.size();
+        stored = true;
       } catch (...) {  // out of memory: the event is lost, and counted
       }
     }
   }
-  if (size == 0) {
+  if (!stored) {
     drop_admitted(1);
     return;
   }
   // The flush loop announces idle_ before its last look at the shards, so
   // either it saw this event or this load sees idle_ (the shard's mutex
   // orders the two).
-  bool was_idle = idle_.load(std::memory_order_relaxed) && idle_.exchange(false, std::memory_order_relaxed);
-  if (was_idle || size == settings_.batch_size) wake();
+  if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false, std::memory_order_relaxed)) {
+    wake_posted_.store(true, std::memory_order_relaxed);
+    wake();
+    return;
+  }
+  // A batch is queued besides the one being written: the flush loop will
+  // write it (an estimate: the counts move while we read them; a later
+  // submit() looks again). One post per drain of the shards at most.
+  const auto in_flight = in_flight_.load(std::memory_order_relaxed);
+  const auto queued = *before + 1 > in_flight ? *before + 1 - in_flight : 0;
+  if (queued >= settings_.batch_size && !wake_posted_.load(std::memory_order_relaxed) &&
+      !wake_posted_.exchange(true, std::memory_order_relaxed))
+    wake();
 }
 
 void Writer::wake() noexcept {
@@ -239,12 +252,13 @@ void Writer::wake() noexcept {
       if (backoff_.count() == 0) wake_.cancel();  // during a backoff, wait it out
     });
   } catch (...) {  // out of memory: let the next submit try again
+    wake_posted_.store(false, std::memory_order_relaxed);
     idle_.store(true, std::memory_order_relaxed);
   }
 }
 
 asio::awaitable<void> Writer::submit_and_wait(Event event) {
-  if (!admit()) co_return;
+  if (!admit().has_value()) co_return;
   auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
   asio::post(strand_, [this, item = Queued{std::move(event), waiter, {}}]() mutable { enqueue(std::move(item)); });
   co_await waiter->done.async_receive(nothrow);
@@ -272,6 +286,7 @@ void Writer::enqueue(Queued item) {
 
 void Writer::take_shards(bool close) {
   const auto due = Clock::now() + settings_.flush_interval;
+  wake_posted_.store(false, std::memory_order_relaxed);  // what comes after this drain may post again
   for (auto& shard : shards_) {
     {
       std::lock_guard lock(shard.mutex);
@@ -339,11 +354,13 @@ asio::awaitable<bool> Writer::write_batch() {
   for (std::size_t i = 0; i < n; ++i) append_event_row(data_, queue_[i].event);
   const auto t0 = Clock::now();
   std::string failure;
+  in_flight_.store(n, std::memory_order_relaxed);
   try {
     co_await conn_->copy_in(kCopy, data_);
   } catch (const pg::PgError& e) {
     failure = e.what();
   }
+  in_flight_.store(0, std::memory_order_relaxed);
   if (!failure.empty()) {
     conn_.reset();  // reconnect: the simplest recovery from whatever went wrong
     connected_.store(false, std::memory_order_relaxed);

@@ -40,6 +40,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -161,7 +162,8 @@ class Writer final : public lifecycle::Component {
     bool closed = false;  // stop() took the last events: later ones are dropped
   };
   static constexpr std::size_t kShards = 16;
-  bool admit() noexcept;
+  // The pending count before this event, or nullopt when refused (counted).
+  std::optional<std::uint64_t> admit() noexcept;
   void drop_admitted(std::size_t count) noexcept;
   void wake() noexcept;                // any thread: one post to the strand
   void enqueue(Queued item);           // strand (submit_and_wait)
@@ -184,6 +186,9 @@ class Writer final : public lifecycle::Component {
   std::array<Shard, kShards> shards_;
   // The flush loop sleeps with nothing queued: the next submit() wakes it.
   std::atomic<bool> idle_{false};
+  // A wake-up is posted and the shards not drained since: submit() posts no other.
+  std::atomic<bool> wake_posted_{false};
+  std::atomic<std::uint64_t> in_flight_{0};  // events of the batch being written (counted in pending_)
   // Strand only:
   std::deque<Queued> queue_;
   std::vector<Event> spare_;  // swapped with a shard's vector when draining it
