@@ -236,7 +236,7 @@ void define_telemetry(const std::function<void(Var, Variable)>& define, const sv
          {"TELEMETRY_QUEUE_CAPACITY", std::to_string(t.queue_capacity),
           "events held while unwritten; beyond that dropped and counted " + range_text(telemetry_queue_range)});
   define(Var::telemetry_batch_size, {"TELEMETRY_BATCH_SIZE", std::to_string(t.batch_size),
-                                     "events per INSERT " + range_text(telemetry_batch_range)});
+                                     "events per COPY " + range_text(telemetry_batch_range)});
   define(Var::telemetry_flush_ms, {"TELEMETRY_FLUSH_MS", std::to_string(t.flush_interval.count()),
                                    "longest an event waits for its batch, in ms " + range_text(telemetry_flush_ms_range)});
   define(Var::access_log, {"ACCESS_LOG", bool_text(t.access_log), "one log line per request (true|false)"});

@@ -2,6 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -254,6 +257,13 @@ asio::awaitable<Result> Connection::collect_one(Clock::time_point deadline) {
       case PGRES_PIPELINE_SYNC:
         last = std::move(r);
         co_return last;  // the sync marker is not followed by a NULL
+      case PGRES_COPY_IN:
+      case PGRES_COPY_OUT:
+      case PGRES_COPY_BOTH:
+        // Still in COPY mode (a COPY sent through query(), or copy_in unable
+        // to end it): PQgetResult would return this forever.
+        broken_ = true;
+        throw PgError(errc::protocol, "connection is in COPY mode");
       default:
         if (!error) error = PgError(errc::protocol, std::string("unsupported result: ") + PQresStatus(PQresultStatus(raw)));
         break;
@@ -407,6 +417,80 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Stat
   PQexitPipelineMode(conn_.get());
   if (first_error) throw *first_error;  // statements after the failed one were skipped
   co_return results;
+}
+
+// Sends the COPY statement and waits for the server to enter COPY IN mode.
+// An error result (no such table, no privilege) is drained and thrown.
+asio::awaitable<void> Connection::start_copy_in(std::string_view copy_sql, Clock::time_point deadline) {
+  if (PQsendQuery(conn_.get(), std::string(copy_sql).c_str()) == 0)
+    throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+  co_await flush(deadline);
+  while (PQisBusy(conn_.get()) != 0) co_await wait_readable(deadline);
+  Result first(PQgetResult(conn_.get()));
+  const auto status = first.raw() ? PQresultStatus(first.raw()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COPY_IN) co_return;
+  std::optional<PgError> error;
+  if (first.raw() && status == PGRES_FATAL_ERROR) {
+    error = error_from_result(first.raw());
+  } else {
+    error = PgError(errc::protocol, "COPY FROM STDIN expected, got " +
+                                        std::string(first.raw() ? PQresStatus(status) : "no result"));
+  }
+  if (first.raw()) co_await collect_one(deadline);  // the NULL that ends the command; nothing else follows
+  if (sqlstate_kills_connection(error->sqlstate())) broken_ = true;
+  throw *error;
+}
+
+// COPY IN mode: the data in chunks (libpq buffers what it is given; flushing
+// after each chunk keeps the buffer small), then the end-of-copy.
+asio::awaitable<void> Connection::send_copy_data(std::string_view data, Clock::time_point deadline) {
+  constexpr std::size_t kChunk = 64 * 1024;
+  for (std::size_t at = 0; at < data.size(); at += kChunk) {
+    const auto n = std::min(kChunk, data.size() - at);
+    int r = PQputCopyData(conn_.get(), data.data() + at, static_cast<int>(n));
+    while (r == 0) {  // not queued: the output buffer is full, wait until the socket takes some
+      co_await flush(deadline);
+      r = PQputCopyData(conn_.get(), data.data() + at, static_cast<int>(n));
+    }
+    // -1: the connection is lost, or the server already rejected the COPY
+    // (libpq left COPY IN mode): stop sending, the caller reads the error.
+    if (r < 0) co_return;
+    co_await flush(deadline);
+  }
+  int r = PQputCopyEnd(conn_.get(), nullptr);
+  while (r == 0) {
+    co_await flush(deadline);
+    r = PQputCopyEnd(conn_.get(), nullptr);
+  }
+  if (r > 0) co_await flush(deadline);
+}
+
+asio::awaitable<std::uint64_t> Connection::copy_in(std::string_view copy_sql, std::string_view data,
+                                                   std::chrono::milliseconds timeout) {
+  if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
+  if (needs_rollback_) co_await finish_pending_rollback();
+  auto deadline = deadline_after(timeout);
+  co_await start_copy_in(copy_sql, deadline);
+
+  Result done;
+  std::exception_ptr failure;
+  try {
+    co_await send_copy_data(data, deadline);
+    done = co_await collect_one(deadline);
+  } catch (const PgError& e) {
+    if (e.code_value() != errc::query_failed) broken_ = true;  // mid-COPY: no way back to a known state
+    failure = std::current_exception();
+  } catch (...) {
+    broken_ = true;
+    failure = std::current_exception();
+  }
+  if (failure) std::rethrow_exception(failure);
+  if (!done.raw()) {
+    broken_ = true;
+    throw PgError(errc::connection_lost, libpq_error(conn_.get()));
+  }
+  const char* tuples = PQcmdTuples(done.raw());
+  co_return std::strtoull(tuples, nullptr, 10);
 }
 
 asio::awaitable<bool> Connection::recover(asio::any_io_executor blocking, std::chrono::milliseconds budget) {

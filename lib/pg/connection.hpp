@@ -66,6 +66,14 @@ class Connection {
   // All statements in one round trip (libpq pipeline mode). Throws the first
   // statement error; later statements are then not executed.
   boost::asio::awaitable<std::vector<Result>> pipeline(const std::vector<Statement>& statements);
+  // COPY ... FROM STDIN: `copy_sql` is the COPY statement, `data` its rows
+  // (text format by default: build them with copy_text.hpp). Sent in chunks,
+  // flushed as the socket takes them. Returns the rows copied. A bad row
+  // fails the whole COPY (nothing is stored) with the server's error, and the
+  // connection stays usable; interrupted mid-COPY, the connection is broken
+  // (discard it: recover() cannot end a COPY).
+  boost::asio::awaitable<std::uint64_t> copy_in(std::string_view copy_sql, std::string_view data,
+                                                std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
 
   // After an interruption: cancel the running query on the server (PQcancel on
   // `blocking`), drain its results, roll back an open transaction. True if the
@@ -99,6 +107,8 @@ class Connection {
   boost::asio::awaitable<void> wait_readable(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result> collect_one(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<void> finish_pending_rollback();
+  boost::asio::awaitable<void> start_copy_in(std::string_view copy_sql, std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<void> send_copy_data(std::string_view data, std::chrono::steady_clock::time_point deadline);
   [[noreturn]] void fail_io(const boost::system::error_code& ec, bool timed_out);
   void check_result(const Result& r);
   std::string statement_name(std::string_view sql, bool& needs_prepare);

@@ -32,7 +32,7 @@ inline constexpr std::array<double, 14> kDurationBuckets{0.005, 0.01, 0.025, 0.0
 inline constexpr std::array<double, 9> kByteBuckets{64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304};
 
 // Events per telemetry batch.
-inline constexpr std::array<double, 10> kBatchBuckets{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000};
+inline constexpr std::array<double, 10> kBatchBuckets{1, 5, 10, 50, 100, 250, 500, 1000, 2000, 5000};
 
 enum class MetricType { counter, gauge, histogram };
 

@@ -1,8 +1,7 @@
 #include "lib/telemetry/writer.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
+#include <charconv>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/pg/copy_text.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/logging.hpp"
 #include "lib/telemetry/metrics.hpp"
@@ -31,14 +31,9 @@ namespace {
 constexpr auto kUnwindTime = std::chrono::seconds(2);
 constexpr auto kFirstBackoff = std::chrono::milliseconds(50);
 
-constexpr std::string_view kInsert =
-    "INSERT INTO telemetry_events (kind, at, request_id, trace_id, duration_seconds, method, route, status, "
-    "request_bytes, response_bytes, name, target, outcome, stored, skipped) "
-    "SELECT kind, at, request_id, trace_id, duration_seconds, method, route, status, request_bytes, "
-    "response_bytes, name, target, outcome, stored, skipped "
-    "FROM jsonb_to_recordset($1::jsonb) AS e(kind text, at timestamptz, request_id text, trace_id text, "
-    "duration_seconds double precision, method text, route text, status integer, request_bytes bigint, "
-    "response_bytes bigint, name text, target text, outcome text, stored bigint, skipped bigint)";
+constexpr std::string_view kCopy =
+    "COPY telemetry_events (kind, at, request_id, trace_id, duration_seconds, method, route, status, "
+    "request_bytes, response_bytes, name, target, outcome, stored, skipped) FROM STDIN";
 
 // NULL: the table is not there yet (migrations run after the writer starts).
 constexpr std::string_view kCanInsert =
@@ -54,44 +49,63 @@ std::string_view kind_name(Event::Kind kind) {
   return "http";
 }
 
-void append_text_field(std::string& out, std::string_view key, std::string_view value) {
-  if (value.empty()) return;
-  out.append(",\"").append(key).append("\":\"");
-  append_json_escaped(out, value);
-  out.push_back('"');
-}
-
-void append_int_field(std::string& out, std::string_view key, long long value) {
-  char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%lld", value);
-  out.append(",\"").append(key).append("\":").append(buf, static_cast<std::size_t>(n));
-}
-
-void append_event_json(std::string& out, const Event& e) {
-  out.append("{\"kind\":\"").append(kind_name(e.kind)).append("\",\"at\":\"");
-  append_utc_timestamp(out, e.time);
-  out.push_back('"');
-  char duration[32];
-  int dn = std::snprintf(duration, sizeof duration, "%.9g", e.duration_seconds);
-  out.append(",\"duration_seconds\":").append(duration, static_cast<std::size_t>(dn));
-  append_text_field(out, "request_id", e.request_id.view());
-  append_text_field(out, "trace_id", e.trace_id.view());
-  if (e.kind == Event::Kind::http) {
-    append_text_field(out, "method", e.method.view());
-    append_text_field(out, "route", e.route);
-    append_int_field(out, "status", e.status);
-    append_int_field(out, "request_bytes", static_cast<long long>(e.request_bytes));
-    append_int_field(out, "response_bytes", static_cast<long long>(e.response_bytes));
+// An empty text is NULL, as in the columns' meaning ("no request id").
+void text_column(std::string& out, std::string_view value) {
+  if (value.empty()) {
+    pg::append_copy_null(out);
   } else {
-    append_text_field(out, "name", e.name);
-    append_text_field(out, "target", e.target);
-    append_text_field(out, "outcome", e.outcome);
+    pg::append_copy_field(out, value);
+  }
+  pg::append_copy_separator(out);
+}
+
+template <class Int>
+void int_column(std::string& out, Int value) {
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  out.append(buf, end);
+  pg::append_copy_separator(out);
+}
+
+void null_columns(std::string& out, int count) {
+  for (int i = 0; i < count; ++i) {
+    pg::append_copy_null(out);
+    pg::append_copy_separator(out);
+  }
+}
+
+// One COPY row, columns in kCopy's order.
+void append_event_row(std::string& out, const Event& e) {
+  out.append(kind_name(e.kind));
+  pg::append_copy_separator(out);
+  append_utc_timestamp(out, e.time);
+  pg::append_copy_separator(out);
+  text_column(out, e.request_id.view());
+  text_column(out, e.trace_id.view());
+  char duration[32];
+  auto duration_end = std::to_chars(duration, duration + sizeof duration, e.duration_seconds).ptr;
+  out.append(duration, duration_end);
+  pg::append_copy_separator(out);
+  if (e.kind == Event::Kind::http) {
+    text_column(out, e.method.view());
+    text_column(out, e.route);
+    int_column(out, e.status);
+    int_column(out, e.request_bytes);
+    int_column(out, e.response_bytes);
+    null_columns(out, 5);
+  } else {
+    null_columns(out, 5);
+    text_column(out, e.name);
+    text_column(out, e.target);
+    text_column(out, e.outcome);
     if (e.kind == Event::Kind::scrape) {
-      append_int_field(out, "stored", e.stored);
-      append_int_field(out, "skipped", e.skipped);
+      int_column(out, e.stored);
+      int_column(out, e.skipped);
+    } else {
+      null_columns(out, 2);
     }
   }
-  out.push_back('}');
+  out.back() = '\n';  // the last separator ends the row
 }
 
 }  // namespace
@@ -116,7 +130,7 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, TelemetrySetti
       done_(ioc.get_executor()) {
   connect_.application_name += "-telemetry";
   settings_.batch_size = std::max<std::size_t>(1, settings_.batch_size);
-  batch_size_ = &metrics.histogram("telemetry_batch_size", "Events written per INSERT by the telemetry writer.", {},
+  batch_size_ = &metrics.histogram("telemetry_batch_size", "Events written per COPY by the telemetry writer.", {},
                                    kBatchBuckets).with({});
   flush_seconds_ = &metrics.histogram("telemetry_flush_duration_seconds",
                                       "Time to write one batch of telemetry events.", {}, kDurationBuckets).with({});
@@ -170,33 +184,83 @@ asio::awaitable<CheckResult> Writer::check() const {
   co_return CheckResult::ok();
 }
 
-bool Writer::admit() noexcept {
+std::optional<std::uint64_t> Writer::admit() noexcept {
   if (!accepting_.load(std::memory_order_relaxed)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return std::nullopt;
   }
-  if (pending_.fetch_add(1, std::memory_order_relaxed) >= settings_.queue_capacity) {
-    pending_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return false;
+  const auto before = pending_.fetch_add(1, std::memory_order_relaxed);
+  if (before >= settings_.queue_capacity) {
+    drop_admitted(1);
+    return std::nullopt;
   }
-  return true;
+  return before;
 }
 
+void Writer::drop_admitted(std::size_t count) noexcept {
+  pending_.fetch_sub(count, std::memory_order_relaxed);
+  dropped_.fetch_add(count, std::memory_order_relaxed);
+}
+
+namespace {
+// Threads take shards round robin on their first submit: with at most
+// kShards submitting threads, each has a shard (and its mutex) to itself.
+std::atomic<std::size_t> next_shard{0};
+}  // namespace
+
 void Writer::submit(Event event) noexcept {
-  if (!admit()) return;
+  const auto before = admit();
+  if (!before) return;
+  thread_local const std::size_t my_shard = next_shard.fetch_add(1, std::memory_order_relaxed);
+  Shard& shard = shards_[my_shard % kShards];
+  bool stored = false;
+  {
+    std::lock_guard lock(shard.mutex);
+    if (!shard.closed) {
+      try {
+        shard.events.push_back(std::move(event));
+        stored = true;
+      } catch (...) {  // out of memory: the event is lost, and counted
+      }
+    }
+  }
+  if (!stored) {
+    drop_admitted(1);
+    return;
+  }
+  // The flush loop announces idle_ before its last look at the shards, so
+  // either it saw this event or this load sees idle_ (the shard's mutex
+  // orders the two).
+  if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false, std::memory_order_relaxed)) {
+    wake_posted_.store(true, std::memory_order_relaxed);
+    wake();
+    return;
+  }
+  // A batch is queued besides the one being written: the flush loop will
+  // write it (an estimate: the counts move while we read them; a later
+  // submit() looks again). One post per drain of the shards at most.
+  const auto in_flight = in_flight_.load(std::memory_order_relaxed);
+  const auto queued = *before + 1 > in_flight ? *before + 1 - in_flight : 0;
+  if (queued >= settings_.batch_size && !wake_posted_.load(std::memory_order_relaxed) &&
+      !wake_posted_.exchange(true, std::memory_order_relaxed))
+    wake();
+}
+
+void Writer::wake() noexcept {
   try {
-    asio::post(strand_, [this, item = Queued{std::move(event), nullptr}]() mutable { enqueue(std::move(item)); });
-  } catch (...) {  // out of memory: the event is lost, and counted
-    pending_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+    asio::post(strand_, [this] {
+      if (backoff_.count() == 0) wake_.cancel();  // during a backoff, wait it out
+    });
+  } catch (...) {  // out of memory: let the next submit try again
+    wake_posted_.store(false, std::memory_order_relaxed);
+    idle_.store(true, std::memory_order_relaxed);
   }
 }
 
 asio::awaitable<void> Writer::submit_and_wait(Event event) {
-  if (!admit()) co_return;
+  if (!admit().has_value()) co_return;
   auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
-  asio::post(strand_, [this, item = Queued{std::move(event), waiter}]() mutable { enqueue(std::move(item)); });
+  asio::post(strand_, [this, item = Queued{std::move(event), waiter, {}}]() mutable { enqueue(std::move(item)); });
   co_await waiter->done.async_receive(nothrow);
 }
 
@@ -210,19 +274,39 @@ asio::awaitable<void> Writer::record(Event event) {
 
 void Writer::enqueue(Queued item) {
   if (loop_done_) {  // raced with stop(): too late to write
-    pending_.fetch_sub(1, std::memory_order_relaxed);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+    drop_admitted(1);
     if (item.waiter) item.waiter->done.try_send(boost::system::error_code{});
     return;
   }
-  bool urgent = queue_.empty() || item.waiter != nullptr || queue_.size() + 1 >= settings_.batch_size;
+  if (item.waiter) ++waiting_;
+  item.due = Clock::now() + settings_.flush_interval;
   queue_.push_back(std::move(item));
-  if (urgent && backoff_.count() == 0) wake_.cancel();  // during a backoff, wait it out
+  if (backoff_.count() == 0) wake_.cancel();  // a caller waits; during a backoff, wait it out
+}
+
+void Writer::take_shards(bool close) {
+  const auto due = Clock::now() + settings_.flush_interval;
+  wake_posted_.store(false, std::memory_order_relaxed);  // what comes after this drain may post again
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard lock(shard.mutex);
+      shard.closed = shard.closed || close;
+      if (shard.events.empty()) continue;
+      shard.events.swap(spare_);
+    }
+    for (auto& e : spare_) queue_.push_back(Queued{std::move(e), nullptr, due});
+    spare_.clear();
+    // A backlog (database away) grew some vector: do not keep it around.
+    if (spare_.capacity() > 2 * settings_.batch_size) std::vector<Event>().swap(spare_);
+  }
 }
 
 void Writer::release_waiters(std::size_t count) {
-  for (std::size_t i = 0; i < count && i < queue_.size(); ++i) {
-    if (auto w = std::move(queue_[i].waiter)) w->done.try_send(boost::system::error_code{});
+  for (std::size_t i = 0; i < count && i < queue_.size() && waiting_ > 0; ++i) {
+    if (auto w = std::move(queue_[i].waiter)) {
+      --waiting_;
+      w->done.try_send(boost::system::error_code{});
+    }
   }
 }
 
@@ -266,20 +350,17 @@ asio::awaitable<bool> Writer::ensure_connected() {
 
 asio::awaitable<bool> Writer::write_batch() {
   const std::size_t n = std::min(queue_.size(), settings_.batch_size);
-  sql_.clear();
-  sql_.push_back('[');
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i > 0) sql_.push_back(',');
-    append_event_json(sql_, queue_[i].event);
-  }
-  sql_.push_back(']');
+  data_.clear();
+  for (std::size_t i = 0; i < n; ++i) append_event_row(data_, queue_[i].event);
   const auto t0 = Clock::now();
   std::string failure;
+  in_flight_.store(n, std::memory_order_relaxed);
   try {
-    co_await conn_->query(kInsert, pg::Params(std::string_view(sql_)));
+    co_await conn_->copy_in(kCopy, data_);
   } catch (const pg::PgError& e) {
     failure = e.what();
   }
+  in_flight_.store(0, std::memory_order_relaxed);
   if (!failure.empty()) {
     conn_.reset();  // reconnect: the simplest recovery from whatever went wrong
     connected_.store(false, std::memory_order_relaxed);
@@ -312,6 +393,7 @@ asio::awaitable<void> Writer::sleep_backoff() {
 // which stop() emits after the grace period).
 asio::awaitable<void> Writer::flush_loop() {
   for (;;) {
+    take_shards();
     if (stopping_ && queue_.empty()) co_return;
     // (Re)connect even with nothing queued: readiness tells the truth, and
     // the first batch does not pay for the connection.
@@ -327,21 +409,29 @@ asio::awaitable<void> Writer::flush_loop() {
       if (after.cancelled() != asio::cancellation_type::none) co_return;
       continue;
     }
-    bool sync_waiting = std::any_of(queue_.begin(), queue_.end(), [](const Queued& q) { return q.waiter; });
-    bool due = stopping_ || sync_waiting || queue_.size() >= settings_.batch_size;
+    take_shards();
+    bool due = stopping_ || waiting_ > 0 || queue_.size() >= settings_.batch_size ||
+               (!queue_.empty() && Clock::now() >= queue_.front().due);
     if (!due) {
       if (queue_.empty()) {
+        // Idle: the next submit() wakes us. Announce it, then look once more
+        // (an event submitted meanwhile did not see idle_).
+        idle_.store(true, std::memory_order_relaxed);
+        take_shards();
+        if (!queue_.empty()) {
+          idle_.store(false, std::memory_order_relaxed);
+          continue;
+        }
         wake_.expires_at(Clock::time_point::max());
       } else {
-        wake_.expires_after(settings_.flush_interval);
+        wake_.expires_at(queue_.front().due);
       }
-      auto [ec] = co_await wake_.async_wait(nothrow);
+      co_await wake_.async_wait(nothrow);
+      idle_.store(false, std::memory_order_relaxed);
       auto woken = co_await asio::this_coro::cancellation_state;
       if (woken.cancelled() != asio::cancellation_type::none) co_return;
-      // Woken early by a new event: look again; on time: write what is there.
-      if (ec || queue_.empty()) continue;
+      continue;  // woken early by events, or on time: look again
     }
-    if (queue_.empty()) continue;
     bool written = co_await write_batch();
     auto after_write = co_await asio::this_coro::cancellation_state;
     if (after_write.cancelled() != asio::cancellation_type::none) co_return;
@@ -361,6 +451,7 @@ asio::awaitable<void> Writer::stop() {
       [this]() -> asio::awaitable<void> {
         stopping_ = true;
         wake_.cancel();
+        take_shards();
         // Nothing to flush: cut short a connection attempt in flight (a
         // database that never answers would hold stop() for DB_CONNECT_TIMEOUT).
         if (queue_.empty()) cancel_.emit(asio::cancellation_type::terminal);
@@ -378,15 +469,16 @@ asio::awaitable<void> Writer::stop() {
   co_await asio::co_spawn(
       strand_,
       [this, &lost]() -> asio::awaitable<void> {
+        take_shards(true);  // a submit() that raced with stop() finds its shard closed
         lost = queue_.size();
         release_waiters(lost);
         queue_.clear();
+        waiting_ = 0;
         conn_.reset();
         co_return;
       },
       asio::use_awaitable);
-  pending_.fetch_sub(lost, std::memory_order_relaxed);
-  dropped_.fetch_add(lost, std::memory_order_relaxed);
+  drop_admitted(lost);
   connected_.store(false, std::memory_order_relaxed);
   auto s = stats();
   if (lost > 0)

@@ -4,12 +4,17 @@
 // the caller.
 //
 // submit() checks a counter of events not yet written against
-// TELEMETRY_QUEUE_CAPACITY (one relaxed atomic add) and posts the event to the
-// writer's strand; beyond the capacity it drops the event and counts it. On the
-// strand, a flush loop writes a batch when TELEMETRY_BATCH_SIZE events are
-// queued or TELEMETRY_FLUSH_MS after the oldest arrived, as one INSERT of a
-// JSON array (jsonb_to_recordset: one fixed prepared statement whatever the
-// batch size).
+// TELEMETRY_QUEUE_CAPACITY (one relaxed atomic add); beyond the capacity it
+// drops the event and counts it. An admitted event is appended to the
+// calling thread's shard (a vector behind a mutex of its own: each event loop
+// thread gets a shard to itself, so the mutex is uncontended but for the
+// writer's drain). No cross-thread wake-up per event: submit() posts to the
+// writer's strand only when its shard reaches TELEMETRY_BATCH_SIZE or when
+// the writer sleeps with nothing queued. On the strand, a flush loop drains
+// the shards and writes a batch when TELEMETRY_BATCH_SIZE events are queued
+// or TELEMETRY_FLUSH_MS after the oldest reached the strand, as one
+// COPY telemetry_events FROM STDIN (text format: PostgreSQL's cheapest ingest
+// path, no per-row parsing beyond the column types).
 //
 // Write path: a dedicated connection of its own, not the shared pool. The
 // writer starts before the pool and stops after it (it must flush events of
@@ -34,6 +39,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,7 +98,10 @@ struct Event {
   double duration_seconds = 0;
   // http: method, route template (never the raw path), status, body sizes.
   InlineText<16> method;
-  std::string route;
+  // A view, not a copy: it must outlive the writer's stop(). The server
+  // passes the router's pattern (the router outlives every component) or a
+  // literal.
+  std::string_view route;
   int status = 0;
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;
@@ -142,10 +152,22 @@ class Writer final : public lifecycle::Component {
   struct Waiter;
   struct Queued {
     Event event;
-    std::shared_ptr<Waiter> waiter;  // submit_and_wait only
+    std::shared_ptr<Waiter> waiter;              // submit_and_wait only
+    std::chrono::steady_clock::time_point due;  // reached the strand + TELEMETRY_FLUSH_MS
   };
-  bool admit() noexcept;
-  void enqueue(Queued item);  // strand
+  // Where submit() puts events: one per submitting thread in the common case.
+  struct alignas(64) Shard {
+    std::mutex mutex;
+    std::vector<Event> events;
+    bool closed = false;  // stop() took the last events: later ones are dropped
+  };
+  static constexpr std::size_t kShards = 16;
+  // The pending count before this event, or nullopt when refused (counted).
+  std::optional<std::uint64_t> admit() noexcept;
+  void drop_admitted(std::size_t count) noexcept;
+  void wake() noexcept;                // any thread: one post to the strand
+  void enqueue(Queued item);           // strand (submit_and_wait)
+  void take_shards(bool close = false);  // strand: shards → queue_
   boost::asio::awaitable<void> flush_loop();
   boost::asio::awaitable<bool> ensure_connected();
   boost::asio::awaitable<bool> write_batch();
@@ -161,15 +183,23 @@ class Writer final : public lifecycle::Component {
   lifecycle::Readiness& readiness_;
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::array<Shard, kShards> shards_;
+  // The flush loop sleeps with nothing queued: the next submit() wakes it.
+  std::atomic<bool> idle_{false};
+  // A wake-up is posted and the shards not drained since: submit() posts no other.
+  std::atomic<bool> wake_posted_{false};
+  std::atomic<std::uint64_t> in_flight_{0};  // events of the batch being written (counted in pending_)
   // Strand only:
   std::deque<Queued> queue_;
+  std::vector<Event> spare_;  // swapped with a shard's vector when draining it
+  std::size_t waiting_ = 0;   // queue_ items with a waiter
   std::unique_ptr<pg::Connection> conn_;
   boost::asio::steady_timer wake_;  // the flush loop sleeps on it; cancel() wakes it
   std::chrono::milliseconds backoff_{0};
   bool stopping_ = false;
   bool loop_done_ = false;
   boost::asio::cancellation_signal cancel_;
-  std::string sql_;
+  std::string data_;  // the COPY rows of the batch being written
 
   lifecycle::AsyncEvent done_;
   bool started_ = false;

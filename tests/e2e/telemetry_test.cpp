@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -109,6 +111,44 @@ TEST_CASE("N requests then SIGTERM: exactly N request events in telemetry_events
   CHECK(svc.wait_for_line("telemetry writer stopped: 120 events written, 0 dropped", 2s));
   CHECK(count_rows(db.url(), "kind = 'http' AND route = '/' AND status = 200 AND method = 'GET'") == kRequests);
   CHECK(count_rows(db.url(), "request_id LIKE 'n-%' AND length(trace_id) = 32") == kRequests);
+}
+
+TEST_CASE("events from every event loop: full batches go out without the flush timer, SIGTERM writes the rest") {
+  PgTestDatabase db("e2e_tel_loops", admin_database_url());
+  // Only a full batch (or stop) can write before the flush interval, 10 minutes.
+  constexpr int kBatch = 7, kConnections = 4, kPerConnection = 40, kRequests = kConnections * kPerConnection;
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", db.url()}, {"THREADS", "2"}, {"TELEMETRY_FLUSH_MS", "600000"},
+                                    {"TELEMETRY_BATCH_SIZE", std::to_string(kBatch)}});
+  INFO("service output:\n", svc.output());
+  // Connections go to the loops round robin: events come from both threads.
+  std::vector<std::unique_ptr<RawConnection>> connections;
+  for (int c = 0; c < kConnections; ++c) connections.push_back(std::make_unique<RawConnection>(svc.port()));
+  for (int i = 0; i < kPerConnection; ++i) {
+    for (int c = 0; c < kConnections; ++c) {
+      auto id = cat({"X-Request-ID: loops-", std::to_string(c), "-", std::to_string(i), "\r\n"});
+      REQUIRE(connections[static_cast<std::size_t>(c)]->send(get(i % 2 == 0 ? "/" : "/ready", id)));
+    }
+    for (auto& c : connections) {
+      auto r = c->read_response();
+      REQUIRE(r);
+      CHECK(r->status == 200);
+    }
+  }
+  // Fewer than a batch may wait for the timer; everything else is written.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  long long written = 0;
+  while ((written = count_rows(db.url(), "request_id LIKE 'loops-%'")) < kRequests - (kBatch - 1) &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  CHECK(written >= kRequests - (kBatch - 1));
+  svc.signal(SIGTERM);
+  CHECK(svc.wait_exit(20s) == 0);
+  CHECK(count_rows(db.url(), "request_id LIKE 'loops-%' AND kind = 'http' AND method = 'GET' AND status = 200") ==
+        kRequests);
+  CHECK(count_rows(db.url(), "request_id LIKE 'loops-%' AND route = '/'") == kRequests / 2);
+  CHECK(count_rows(db.url(), "request_id LIKE 'loops-%' AND route = '/ready'") == kRequests / 2);
+  CHECK(count_rows(db.url(), "request_id LIKE 'loops-%' AND name IS NULL AND stored IS NULL") == kRequests);
+  CHECK(svc.wait_for_line("0 dropped", 2s));
 }
 
 TEST_CASE("queue overflow while the table is locked: dropped_total is the excess, requests unaffected") {

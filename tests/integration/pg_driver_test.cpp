@@ -11,6 +11,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "lib/pg/copy_text.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/pg/transaction.hpp"
 #include "tests/integration/pg_harness.hpp"
@@ -168,6 +169,80 @@ TEST_CASE("a pipeline larger than the socket buffers completes: flush also reads
   });
   REQUIRE(finished);
   CHECK(bytes_back == kStatements * payload.size());
+}
+
+TEST_CASE("copy_in: every row arrives exactly (escapes, NULLs, several chunks); a bad row fails the whole COPY") {
+  auto table = unique_table("copy");
+  constexpr int kRows = 5000;  // ~300 kB: several 64 kB chunks
+  const std::string tricky = "tab\there \\N back\\slash\nnew line\rcr é";
+  std::uint64_t copied = 0, after_bad = 0;
+  std::optional<PgError> bad_row, no_table;
+  std::int32_t after = 0;
+  bool healthy = false;
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await connect(ioc, pgtest::options("copy"));
+    const std::string create = "DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table +
+                               " (k int PRIMARY KEY, note text, n bigint, at timestamptz)";
+    co_await c->execute(create);
+    const std::string copy_sql = "COPY " + table + " (k, note, n, at) FROM STDIN";
+    std::string data;
+    for (int i = 0; i < kRows; ++i) {
+      svc::pg::append_copy_field(data, std::to_string(i));
+      svc::pg::append_copy_separator(data);
+      if (i % 2 == 0) {
+        svc::pg::append_copy_field(data, tricky);
+      } else {
+        svc::pg::append_copy_null(data);
+      }
+      svc::pg::append_copy_separator(data);
+      svc::pg::append_copy_field(data, std::to_string(std::int64_t{i} * 1'000'000'007LL));
+      svc::pg::append_copy_separator(data);
+      svc::pg::append_copy_field(data, "2026-11-23T09:32:53.573555Z");
+      svc::pg::end_copy_row(data);
+    }
+    copied = co_await c->copy_in(copy_sql, data);
+
+    // One bad row, far into the data: nothing of it is stored.
+    std::string bad;
+    for (int i = kRows; i < 2 * kRows; ++i) {
+      svc::pg::append_copy_field(bad, i == kRows + 4000 ? std::string("not-a-number") : std::to_string(i));
+      bad.append("\tx\t1\t2026-11-23\n");
+    }
+    try {
+      co_await c->copy_in(copy_sql, bad);
+    } catch (const PgError& e) {
+      bad_row = e;
+    }
+    const std::string missing = "COPY " + table + "_missing (k) FROM STDIN";
+    try {
+      co_await c->copy_in(missing, "1\n");
+    } catch (const PgError& e) {
+      no_table = e;
+    }
+    healthy = c->healthy();
+    auto r = co_await c->query("SELECT 7");
+    after = r.int32(0, 0);
+    const std::string one_more = "COPY " + table + " (k) FROM STDIN";
+    after_bad = co_await c->copy_in(one_more, "-1\n");
+  });
+  CHECK(copied == kRows);
+  REQUIRE(bad_row);
+  CHECK(bad_row->code_value() == errc::query_failed);
+  CHECK(bad_row->sqlstate() == "22P02");  // invalid_text_representation
+  REQUIRE(no_table);
+  CHECK(no_table->sqlstate() == "42P01");
+  CHECK(healthy);
+  CHECK(after == 7);
+  CHECK(after_bad == 1);
+  CHECK(pgtest::oracle_scalar("SELECT count(*) FROM " + table) == std::to_string(kRows + 1));
+  CHECK(pgtest::oracle_scalar("SELECT count(*) FROM " + table + " WHERE note IS NULL AND k >= 0") ==
+        std::to_string(kRows / 2));
+  CHECK(pgtest::oracle_scalar("SELECT count(*) FROM " + table + " WHERE note = " +
+                              "E'tab\\there \\\\N back\\\\slash\\nnew line\\rcr é'") == std::to_string(kRows / 2));
+  CHECK(pgtest::oracle_scalar("SELECT sum(n) FROM " + table) ==
+        std::to_string(1'000'000'007LL * (std::int64_t{kRows} * (kRows - 1) / 2)));
+  CHECK(pgtest::oracle_scalar("SELECT count(DISTINCT at) FROM " + table + " WHERE k >= 0") == "1");
+  pgtest::oracle_exec("DROP TABLE " + table);
 }
 
 TEST_CASE("a query past its deadline is cancelled on the server within 1 s and the connection recovers") {

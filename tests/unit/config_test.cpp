@@ -572,7 +572,7 @@ TEST_SUITE("config") {
         "TELEMETRY_ENABLED=true",
         "TELEMETRY_ASYNC_WRITES=true",
         "TELEMETRY_QUEUE_CAPACITY=10000",
-        "TELEMETRY_BATCH_SIZE=500",
+        "TELEMETRY_BATCH_SIZE=2000",
         "TELEMETRY_FLUSH_MS=1000",
         "ACCESS_LOG=false",
     };
