@@ -58,21 +58,32 @@ asio::awaitable<void> Telemetry::record(Event event) {
   co_await writer_->record(std::move(event));
 }
 
+namespace {
+
+// The fields an upstream call and a scrape round share, timed from its start.
+Event finished_event(Event::Kind kind, std::chrono::steady_clock::duration duration, std::string_view name,
+                     std::string_view target, std::string_view outcome, std::string_view trace_id) {
+  Event e;
+  e.kind = kind;
+  e.time = std::chrono::system_clock::now() - std::chrono::duration_cast<std::chrono::system_clock::duration>(duration);
+  e.duration_seconds = seconds_of(duration);
+  e.trace_id = trace_id;
+  e.name = name;
+  e.target = target;
+  e.outcome = outcome;
+  return e;
+}
+
+}  // namespace
+
 void Telemetry::record_upstream(const UpstreamCall& call) noexcept {
   upstream_requests_.with({call.exchange, call.outcome}).inc();
   upstream_duration_.with({call.exchange, call.outcome}).observe(seconds_of(call.duration));
   if (!writer_) return;
   try {
-    Event e;
-    e.kind = Event::Kind::upstream;
-    e.time = std::chrono::system_clock::now() -
-             std::chrono::duration_cast<std::chrono::system_clock::duration>(call.duration);
-    e.duration_seconds = seconds_of(call.duration);
+    Event e = finished_event(Event::Kind::upstream, call.duration, call.exchange, call.target, call.outcome,
+                             call.trace_id);
     e.request_id = call.request_id;
-    e.trace_id = call.trace_id;
-    e.name = call.exchange;
-    e.target = call.target;
-    e.outcome = call.outcome;
     writer_->submit(std::move(e));
   } catch (...) {  // allocation failure: the event is lost
   }
@@ -85,15 +96,8 @@ void Telemetry::record_scrape(const ScrapeRound& round) noexcept {
   if (round.skipped > 0) offers_skipped_.with({round.exchange}).inc(static_cast<double>(round.skipped));
   if (!writer_) return;
   try {
-    Event e;
-    e.kind = Event::Kind::scrape;
-    e.time = std::chrono::system_clock::now() -
-             std::chrono::duration_cast<std::chrono::system_clock::duration>(round.duration);
-    e.duration_seconds = seconds_of(round.duration);
-    e.trace_id = round.trace_id;
-    e.name = round.exchange;
-    e.target = round.target;
-    e.outcome = round.outcome;
+    Event e = finished_event(Event::Kind::scrape, round.duration, round.exchange, round.target, round.outcome,
+                             round.trace_id);
     e.stored = round.stored;
     e.skipped = round.skipped;
     writer_->submit(std::move(e));
