@@ -18,8 +18,6 @@ constexpr double scrape_interval_max = 86400;
 
 const config::Variable& variable(Var id) { return AppSettings::variables()[static_cast<std::size_t>(id)]; }
 
-double in_seconds(std::chrono::milliseconds value) { return static_cast<double>(value.count()) / 1000.0; }
-
 // An exchange base URL: http(s)://host[:port][/prefix], kept without a trailing '/'.
 std::string read_base_url(config::EnvReader& reader, Var id, const std::string& fallback) {
   const config::Variable& v = variable(id);
@@ -45,13 +43,6 @@ std::vector<std::string> split(std::string_view text, char separator) {
   }
 }
 
-std::string_view trimmed(std::string_view text) noexcept {
-  constexpr std::string_view space = " \t\r\n";
-  const auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
-
 }  // namespace
 
 bool is_currency_code(std::string_view code) noexcept {
@@ -59,11 +50,9 @@ bool is_currency_code(std::string_view code) noexcept {
          std::all_of(code.begin(), code.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
 }
 
-std::vector<ScrapeTarget> parse_scrape_targets(std::string_view text) {
+std::vector<ScrapeTarget> parse_scrape_targets(const std::vector<std::string>& entries) {
   std::vector<ScrapeTarget> targets;
-  for (const auto& raw : split(text, ',')) {
-    const std::string_view entry = trimmed(raw);
-    if (entry.empty()) continue;
+  for (const std::string& entry : entries) {
     const std::string quoted = std::string("\"").append(entry).append("\"");
     const auto fields = split(entry, ':');
     if (fields.size() != 3) throw std::invalid_argument(quoted + " is not exchange:ASSET/FIAT:BUY|SELL");
@@ -114,16 +103,15 @@ AppSettings AppSettings::from_env(const config::EnvLookup& env,
   config::EnvReader reader(env);
   s.binance_base_url = read_base_url(reader, Var::binance_base_url, s.binance_base_url);
   s.bybit_base_url = read_base_url(reader, Var::bybit_base_url, s.bybit_base_url);
-  s.pairs_cache = reader.seconds(variable(Var::pairs_cache), in_seconds(s.pairs_cache), pairs_cache_min,
+  s.pairs_cache = reader.seconds(variable(Var::pairs_cache), s.pairs_cache, pairs_cache_min,
                                  pairs_cache_max);
   const config::Variable& targets = variable(Var::scrape_targets);
-  const std::string text = reader.string(targets, "");
   try {
-    s.scrape_targets = parse_scrape_targets(text);
+    s.scrape_targets = parse_scrape_targets(reader.list(targets));
   } catch (const std::invalid_argument& e) {
     throw config::ConfigError(targets.name, targets.name + ": " + e.what());
   }
-  s.scrape_interval = reader.seconds(variable(Var::scrape_interval), in_seconds(s.scrape_interval),
+  s.scrape_interval = reader.seconds(variable(Var::scrape_interval), s.scrape_interval,
                                      scrape_interval_min, scrape_interval_max);
   effective.insert(effective.end(), reader.effective().begin(), reader.effective().end());
   return s;

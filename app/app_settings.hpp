@@ -31,9 +31,9 @@ struct AppSettings {
   static const std::vector<svc::config::Variable>& variables();
 };
 
-// "binance:USDT/VES:BUY,bybit:USDT/VES:SELL"; throws std::invalid_argument
-// saying what is wrong with which entry.
-std::vector<ScrapeTarget> parse_scrape_targets(std::string_view text);
+// {"binance:USDT/VES:BUY", "bybit:USDT/VES:SELL"} (SCRAPE_TARGETS, split at
+// commas); throws std::invalid_argument saying what is wrong with which entry.
+std::vector<ScrapeTarget> parse_scrape_targets(const std::vector<std::string>& entries);
 
 // 2-10 characters of A-Z and 0-9 (fiat and asset codes).
 bool is_currency_code(std::string_view code) noexcept;

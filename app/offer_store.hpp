@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "app/exchanges/offer.hpp"
+#include "lib/pg/timestamp.hpp"
 
 namespace svc::pg {
 class Pool;
@@ -20,7 +21,7 @@ class Pool;
 
 namespace p2p {
 
-using Micros = std::chrono::sys_time<std::chrono::microseconds>;
+using svc::pg::Micros;
 
 // An offer row as the API returns it. Decimals and the timestamp are kept
 // as the database's text; offer_json.cpp turns them into JSON.

@@ -25,13 +25,6 @@ bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
-std::string_view trim(std::string_view text) noexcept {
-  constexpr std::string_view space = " \t\r\n\v\f";
-  const auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(space);
-  return text.substr(first, last - first + 1);
-}
 
 // from_chars rejects a leading '+', but "+8080" is an honest way to write a
 // number; the sign must be followed by the number itself, not another sign.
@@ -82,6 +75,14 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 }
 
 }  // namespace
+
+std::string_view trim(std::string_view text) noexcept {
+  constexpr std::string_view space = " \t\r\n\v\f";
+  const auto first = text.find_first_not_of(space);
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(space);
+  return text.substr(first, last - first + 1);
+}
 
 EnvLookup process_env() {
   return [](std::string_view name) -> std::optional<std::string> {
@@ -212,6 +213,11 @@ bool EnvReader::boolean(const Variable& v, bool fallback) {
   }
   record(v, shown(v, result ? "true" : "false"));
   return result;
+}
+
+std::chrono::milliseconds EnvReader::seconds(const Variable& v, std::chrono::milliseconds fallback, double min,
+                                             double max) {
+  return seconds(v, static_cast<double>(fallback.count()) / 1000.0, min, max);
 }
 
 std::chrono::milliseconds EnvReader::seconds(const Variable& v, double fallback, double min, double max) {

@@ -56,6 +56,7 @@ class EnvReader {
   std::uint16_t port(const Variable& v, std::uint16_t fallback);
   bool boolean(const Variable& v, bool fallback);  // true/false/1/0/yes/no/on/off, any case
   std::chrono::milliseconds seconds(const Variable& v, double fallback, double min, double max);
+  std::chrono::milliseconds seconds(const Variable& v, std::chrono::milliseconds fallback, double min, double max);
   std::string one_of(const Variable& v, std::string fallback, const std::vector<std::string>& allowed);
   std::vector<std::string> list(const Variable& v);  // comma-separated, trimmed, empties dropped
 
@@ -85,5 +86,8 @@ std::string error_line(std::string_view name, std::string_view safe_value, std::
 
 // Seconds as --help and --print-config show them: "5", "0.5", "75".
 std::string seconds_text(std::chrono::milliseconds value);
+
+// Without leading and trailing ASCII white space.
+std::string_view trim(std::string_view text) noexcept;
 
 }  // namespace svc::config

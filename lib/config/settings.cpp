@@ -160,14 +160,6 @@ std::string profile_text(const Profile& profile) {
 
 std::string bool_text(bool value) { return value ? "true" : "false"; }
 
-double in_seconds(std::chrono::milliseconds value) { return static_cast<double>(value.count()) / 1000.0; }
-
-std::string_view trim(std::string_view text) noexcept {
-  constexpr std::string_view space = " \t\r\n\v\f";
-  const auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
 
 template <class Enum, std::size_t N>
 Enum enum_named(const std::array<Enum, N>& values, std::string_view name) {
@@ -206,7 +198,7 @@ void read_pool(EnvReader& reader, Settings& settings) {
         reader.integer(variable(id), profile_value(profile, settings.app_env), range.min, range.max));
   };
   const auto seconds = [&reader](Var id, std::chrono::milliseconds fallback, const SecondsRange& range) {
-    return reader.seconds(variable(id), in_seconds(fallback), range.min, range.max);
+    return reader.seconds(variable(id), fallback, range.min, range.max);
   };
   pool.size = count(Var::db_pool_size, pool_size_profile, pool_size_range);
   pool.max_overflow = count(Var::db_max_overflow, max_overflow_profile, max_overflow_range);
@@ -287,7 +279,7 @@ void read_api_keys(EnvReader& reader, Settings& settings) {
 void read_upstream(EnvReader& reader, Settings& settings) {
   auto& up = settings.upstream;
   const auto seconds = [&reader](Var id, std::chrono::milliseconds fallback) {
-    return reader.seconds(variable(id), in_seconds(fallback), upstream_timeout_range.min, upstream_timeout_range.max);
+    return reader.seconds(variable(id), fallback, upstream_timeout_range.min, upstream_timeout_range.max);
   };
   const auto count = [&reader](Var id, std::size_t fallback, const IntegerRange& range) {
     return static_cast<std::size_t>(
@@ -458,7 +450,7 @@ Settings Settings::from_env(const EnvLookup& env) {
                                             names_of(log_formats)));
 
   const auto seconds = [&reader](Var id, std::chrono::milliseconds fallback, const SecondsRange& range) {
-    return reader.seconds(variable(id), in_seconds(fallback), range.min, range.max);
+    return reader.seconds(variable(id), fallback, range.min, range.max);
   };
   settings.shutdown.drain = seconds(Var::shutdown_drain, settings.shutdown.drain, shutdown_range);
   settings.shutdown.grace = seconds(Var::shutdown_grace, settings.shutdown.grace, shutdown_range);
