@@ -67,7 +67,7 @@ class Connection {
   // statement error; later statements are then not executed.
   boost::asio::awaitable<std::vector<Result>> pipeline(const std::vector<Statement>& statements);
   // COPY ... FROM STDIN: `copy_sql` is the COPY statement, `data` its rows
-  // (text format by default: build them with copy_text.hpp). Sent in chunks,
+  // (text format, or binary with copy_binary.hpp and FORMAT binary). Sent in chunks,
   // flushed as the socket takes them. Returns the rows copied. A bad row
   // fails the whole COPY (nothing is stored) with the server's error, and the
   // connection stays usable; interrupted mid-COPY, the connection is broken

@@ -11,7 +11,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "lib/pg/copy_text.hpp"
+#include "lib/pg/copy_binary.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/pg/transaction.hpp"
 #include "tests/integration/pg_harness.hpp"
@@ -171,10 +171,14 @@ TEST_CASE("a pipeline larger than the socket buffers completes: flush also reads
   CHECK(bytes_back == kStatements * payload.size());
 }
 
-TEST_CASE("copy_in: every row arrives exactly (escapes, NULLs, several chunks); a bad row fails the whole COPY") {
+TEST_CASE("copy_in, binary format: every row arrives exactly (raw text, NULLs, several chunks); a bad row fails "
+          "the whole COPY") {
   auto table = unique_table("copy");
-  constexpr int kRows = 5000;  // ~300 kB: several 64 kB chunks
+  constexpr int kRows = 5000;  // ~400 kB: several 64 kB chunks
+  // Binary text needs no escaping: tabs, newlines and a literal \N are data.
   const std::string tricky = "tab\there \\N back\\slash\nnew line\rcr é";
+  // 2026-11-23T09:32:53.573555Z, with nanoseconds that must be truncated.
+  const auto at = std::chrono::sys_days{std::chrono::year{2026} / 11 / 23} + 9h + 32min + 53s + 573555999ns;
   std::uint64_t copied = 0, after_bad = 0;
   std::optional<PgError> bad_row, no_table;
   std::int32_t after = 0;
@@ -182,66 +186,81 @@ TEST_CASE("copy_in: every row arrives exactly (escapes, NULLs, several chunks); 
   pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
     auto c = co_await connect(ioc, pgtest::options("copy"));
     const std::string create = "DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table +
-                               " (k int PRIMARY KEY, note text, n bigint, at timestamptz)";
+                               " (k int PRIMARY KEY, note text, n bigint, at timestamptz, d double precision)";
     co_await c->execute(create);
-    const std::string copy_sql = "COPY " + table + " (k, note, n, at) FROM STDIN";
+    const std::string copy_sql = "COPY " + table + " (k, note, n, at, d) FROM STDIN (FORMAT binary)";
     std::string data;
+    svc::pg::begin_copy_binary(data);
     for (int i = 0; i < kRows; ++i) {
-      svc::pg::append_copy_field(data, std::to_string(i));
-      svc::pg::append_copy_separator(data);
+      svc::pg::begin_copy_row(data, 5);
+      svc::pg::append_copy_int4(data, i - 2);  // negatives too
       if (i % 2 == 0) {
-        svc::pg::append_copy_field(data, tricky);
+        svc::pg::append_copy_text(data, tricky);
       } else {
         svc::pg::append_copy_null(data);
       }
-      svc::pg::append_copy_separator(data);
-      svc::pg::append_copy_field(data, std::to_string(std::int64_t{i} * 1'000'000'007LL));
-      svc::pg::append_copy_separator(data);
-      svc::pg::append_copy_field(data, "2026-11-23T09:32:53.573555Z");
-      svc::pg::end_copy_row(data);
+      svc::pg::append_copy_int8(data, std::int64_t{i} * 1'000'000'007LL);
+      svc::pg::append_copy_timestamptz(data, at);
+      svc::pg::append_copy_float8(data, i / 4.0);
     }
+    svc::pg::end_copy_binary(data);
     copied = co_await c->copy_in(copy_sql, data);
 
-    // One bad row, far into the data: nothing of it is stored.
+    // One bad row, far into the data (a bigint where the column is integer):
+    // nothing of the COPY is stored.
     std::string bad;
+    svc::pg::begin_copy_binary(bad);
     for (int i = kRows; i < 2 * kRows; ++i) {
-      svc::pg::append_copy_field(bad, i == kRows + 4000 ? std::string("not-a-number") : std::to_string(i));
-      bad.append("\tx\t1\t2026-11-23\n");
+      svc::pg::begin_copy_row(bad, 5);
+      if (i == kRows + 4000) {
+        svc::pg::append_copy_int8(bad, i);
+      } else {
+        svc::pg::append_copy_int4(bad, i);
+      }
+      svc::pg::append_copy_text(bad, "x");
+      svc::pg::append_copy_int8(bad, 1);
+      svc::pg::append_copy_timestamptz(bad, at);
+      svc::pg::append_copy_float8(bad, 0);
     }
+    svc::pg::end_copy_binary(bad);
     try {
       co_await c->copy_in(copy_sql, bad);
     } catch (const PgError& e) {
       bad_row = e;
     }
-    const std::string missing = "COPY " + table + "_missing (k) FROM STDIN";
+    const std::string missing = "COPY " + table + "_missing (k) FROM STDIN (FORMAT binary)";
     try {
-      co_await c->copy_in(missing, "1\n");
+      co_await c->copy_in(missing, data);
     } catch (const PgError& e) {
       no_table = e;
     }
     healthy = c->healthy();
     auto r = co_await c->query("SELECT 7");
     after = r.int32(0, 0);
-    const std::string one_more = "COPY " + table + " (k) FROM STDIN";
-    after_bad = co_await c->copy_in(one_more, "-1\n");
+    const std::string one_more = "COPY " + table + " (k) FROM STDIN";  // text format still works
+    after_bad = co_await c->copy_in(one_more, "-100\n");
   });
   CHECK(copied == kRows);
   REQUIRE(bad_row);
   CHECK(bad_row->code_value() == errc::query_failed);
-  CHECK(bad_row->sqlstate() == "22P02");  // invalid_text_representation
+  CHECK(bad_row->sqlstate() == "22P03");  // invalid_binary_representation
   REQUIRE(no_table);
   CHECK(no_table->sqlstate() == "42P01");
   CHECK(healthy);
   CHECK(after == 7);
   CHECK(after_bad == 1);
   CHECK(pgtest::oracle_scalar("SELECT count(*) FROM " + table) == std::to_string(kRows + 1));
-  CHECK(pgtest::oracle_scalar("SELECT count(*) FROM " + table + " WHERE note IS NULL AND k >= 0") ==
+  CHECK(pgtest::oracle_scalar("SELECT min(k) || ' ' || max(k) FROM " + table) ==
+        "-100 " + std::to_string(kRows - 3));
+  CHECK(pgtest::oracle_scalar("SELECT count(*) FROM " + table + " WHERE note IS NULL AND k > -100") ==
         std::to_string(kRows / 2));
   CHECK(pgtest::oracle_scalar("SELECT count(*) FROM " + table + " WHERE note = " +
                               "E'tab\\there \\\\N back\\\\slash\\nnew line\\rcr é'") == std::to_string(kRows / 2));
   CHECK(pgtest::oracle_scalar("SELECT sum(n) FROM " + table) ==
         std::to_string(1'000'000'007LL * (std::int64_t{kRows} * (kRows - 1) / 2)));
-  CHECK(pgtest::oracle_scalar("SELECT count(DISTINCT at) FROM " + table + " WHERE k >= 0") == "1");
+  CHECK(pgtest::oracle_scalar("SELECT sum(d) FROM " + table) == std::to_string((kRows - 1) * kRows / 8));
+  CHECK(pgtest::oracle_scalar("SELECT DISTINCT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') FROM " +
+                              table + " WHERE k > -100") == "2026-11-23 09:32:53.573555");
   pgtest::oracle_exec("DROP TABLE " + table);
 }
 
