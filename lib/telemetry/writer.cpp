@@ -109,7 +109,7 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, TelemetrySetti
       backoff_max_(backoff_max),
       log_(log),
       readiness_(readiness),
-      strand_(asio::make_strand(ioc)),
+      strand_(asio::make_strand(thread_)),
       wake_(strand_),
       done_(ioc.get_executor()) {
   connect_.application_name += "-telemetry";
@@ -134,7 +134,12 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, TelemetrySetti
   });
 }
 
-Writer::~Writer() = default;
+// stop() ended the flush loop; if it was never called (start-up failed
+// later), abandon what is left rather than wait for it.
+Writer::~Writer() {
+  thread_.stop();
+  thread_.join();
+}
 
 WriterStats Writer::stats() const noexcept {
   return {pending_.load(std::memory_order_relaxed), written_.load(std::memory_order_relaxed),
