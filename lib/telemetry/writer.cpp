@@ -51,43 +51,47 @@ std::string_view kind_name(Event::Kind kind) {
 }
 
 // An empty text is NULL, as in the columns' meaning ("no request id").
-void text_column(std::string& out, std::string_view value) {
+void text_column(pg::CopyRow& row, std::string_view value) {
   if (value.empty()) {
-    pg::append_copy_null(out);
+    row.null();
   } else {
-    pg::append_copy_text(out, value);
+    row.text(value);
   }
 }
 
-void null_columns(std::string& out, int count) {
-  for (int i = 0; i < count; ++i) pg::append_copy_null(out);
+void null_columns(pg::CopyRow& row, int count) {
+  for (int i = 0; i < count; ++i) row.null();
 }
 
 // One COPY row, columns in kCopy's order, each in its column's binary type.
 void append_event_row(std::string& out, const Event& e) {
-  pg::begin_copy_row(out, kColumns);
-  pg::append_copy_text(out, kind_name(e.kind));
-  pg::append_copy_timestamptz(out, e.time);
-  text_column(out, e.request_id.view());
-  text_column(out, e.trace_id.view());
-  pg::append_copy_float8(out, e.duration_seconds);
+  const std::string_view kind = kind_name(e.kind);
+  const std::size_t text = kind.size() + e.request_id.view().size() + e.trace_id.view().size() +
+                           e.method.view().size() + e.route.size() + e.name.size() + e.target.size() +
+                           e.outcome.size();
+  pg::CopyRow row(out, kColumns, text);
+  row.text(kind);
+  row.timestamptz(e.time);
+  text_column(row, e.request_id.view());
+  text_column(row, e.trace_id.view());
+  row.float8(e.duration_seconds);
   if (e.kind == Event::Kind::http) {
-    text_column(out, e.method.view());
-    text_column(out, e.route);
-    pg::append_copy_int4(out, e.status);
-    pg::append_copy_int8(out, static_cast<std::int64_t>(e.request_bytes));
-    pg::append_copy_int8(out, static_cast<std::int64_t>(e.response_bytes));
-    null_columns(out, 5);
+    text_column(row, e.method.view());
+    text_column(row, e.route);
+    row.int4(e.status);
+    row.int8(static_cast<std::int64_t>(e.request_bytes));
+    row.int8(static_cast<std::int64_t>(e.response_bytes));
+    null_columns(row, 5);
   } else {
-    null_columns(out, 5);
-    text_column(out, e.name);
-    text_column(out, e.target);
-    text_column(out, e.outcome);
+    null_columns(row, 5);
+    text_column(row, e.name);
+    text_column(row, e.target);
+    text_column(row, e.outcome);
     if (e.kind == Event::Kind::scrape) {
-      pg::append_copy_int8(out, e.stored);
-      pg::append_copy_int8(out, e.skipped);
+      row.int8(e.stored);
+      row.int8(e.skipped);
     } else {
-      null_columns(out, 2);
+      null_columns(row, 2);
     }
   }
 }

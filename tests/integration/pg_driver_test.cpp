@@ -192,16 +192,16 @@ TEST_CASE("copy_in, binary format: every row arrives exactly (raw text, NULLs, s
     std::string data;
     svc::pg::begin_copy_binary(data);
     for (int i = 0; i < kRows; ++i) {
-      svc::pg::begin_copy_row(data, 5);
-      svc::pg::append_copy_int4(data, i - 2);  // negatives too
+      svc::pg::CopyRow row(data, 5, tricky.size());
+      row.int4(i - 2);  // negatives too
       if (i % 2 == 0) {
-        svc::pg::append_copy_text(data, tricky);
+        row.text(tricky);
       } else {
-        svc::pg::append_copy_null(data);
+        row.null();
       }
-      svc::pg::append_copy_int8(data, std::int64_t{i} * 1'000'000'007LL);
-      svc::pg::append_copy_timestamptz(data, at);
-      svc::pg::append_copy_float8(data, i / 4.0);
+      row.int8(std::int64_t{i} * 1'000'000'007LL);
+      row.timestamptz(at);
+      row.float8(i / 4.0);
     }
     svc::pg::end_copy_binary(data);
     copied = co_await c->copy_in(copy_sql, data);
@@ -211,16 +211,16 @@ TEST_CASE("copy_in, binary format: every row arrives exactly (raw text, NULLs, s
     std::string bad;
     svc::pg::begin_copy_binary(bad);
     for (int i = kRows; i < 2 * kRows; ++i) {
-      svc::pg::begin_copy_row(bad, 5);
+      svc::pg::CopyRow row(bad, 5, 1);
       if (i == kRows + 4000) {
-        svc::pg::append_copy_int8(bad, i);
+        row.int8(i);
       } else {
-        svc::pg::append_copy_int4(bad, i);
+        row.int4(i);
       }
-      svc::pg::append_copy_text(bad, "x");
-      svc::pg::append_copy_int8(bad, 1);
-      svc::pg::append_copy_timestamptz(bad, at);
-      svc::pg::append_copy_float8(bad, 0);
+      row.text("x");
+      row.int8(1);
+      row.timestamptz(at);
+      row.float8(0);
     }
     svc::pg::end_copy_binary(bad);
     try {
