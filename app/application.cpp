@@ -33,6 +33,8 @@ svc::pg::ConnectOptions connect_options(const config::Settings& settings) {
   o.conninfo = settings.database.conninfo();
   o.connect_timeout = settings.pool.connect_timeout;
   o.statement_timeout = settings.pool.statement_timeout;
+  o.statement_deadline = settings.pool.statement_deadline;
+  o.tcp_user_timeout = settings.pool.tcp_user_timeout;
   o.prepared_statements = settings.pool.prepared_statements;
   return o;
 }
@@ -46,7 +48,7 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       lifecycle(ioc.get_executor(), *log, readiness, settings.shutdown),
       telemetry(ioc, connect_options(settings), settings.telemetry, settings.shutdown.grace,
                 settings.pool.reconnect_backoff_max, metrics, *log, readiness),
-      pool(ioc, connect_options(settings), settings.pool, *log, readiness),
+      pool(ioc, connect_options(settings), settings.pool, *log, readiness, loops),
       migrator(ioc, pool, migrations(), *log, readiness,
                [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
       upstream(ioc, settings.upstream, *log),
@@ -75,10 +77,13 @@ Exchange& AppState::exchange(std::string_view name) {
 
 namespace {
 
-// The database is down or overloaded: tell clients to come back, not that we broke.
+// The database is down, overloaded or not answering in time: tell clients
+// to come back, not that we broke.
 std::optional<svc::http::Response> map_database_errors(const std::exception& e) {
   const auto* pg = dynamic_cast<const svc::pg::PgError*>(&e);
-  if (pg == nullptr || !pg->is_unavailable()) return std::nullopt;
+  if (pg == nullptr) return std::nullopt;
+  if (pg->is_timeout()) return svc::http::error_response(svc::http::Status::gateway_timeout, "Database timeout");
+  if (!pg->is_unavailable()) return std::nullopt;
   auto res = svc::http::error_response(svc::http::Status::service_unavailable, "Database unavailable");
   res.set(boost::beast::http::field::retry_after, "1");
   return res;

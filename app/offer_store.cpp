@@ -87,6 +87,9 @@ void add_filter(std::string& sql, pg::Params& params, const OfferFilter& f) {
   equal("trade_type", f.trade_type);
 }
 
+// The reads are single statements on the pool's shared, pipelined path.
+constexpr pg::StatementOptions kRead{.read_only = true};
+
 std::string placeholder(const pg::Params& params) { return std::string("$").append(std::to_string(params.size())); }
 
 std::optional<std::string> optional_text(const pg::Result& r, std::size_t col) {
@@ -166,8 +169,7 @@ OfferStore::OfferStore(pg::Pool& pool)
       find_sql_(std::string("SELECT ").append(offer_columns).append(" FROM offers o WHERE o.id = $1")) {}
 
 asio::awaitable<std::optional<StoredOffer>> OfferStore::find(std::string_view id) {
-  auto conn = co_await pool_.acquire();
-  auto r = co_await conn->query(find_sql_, pg::Params(id));
+  auto r = co_await pool_.query(find_sql_, pg::Params(id), kRead);
   if (r.rows() == 0) co_return std::nullopt;
   co_return offer_at(r, 0);
 }
@@ -194,8 +196,7 @@ asio::awaitable<HistoryPage> OfferStore::history(const HistoryQuery& q) {
   params.add(static_cast<std::int64_t>(q.limit) + 1);  // one more: is there a next page?
   sql.append(" ORDER BY o.fetched_at DESC, o.id DESC LIMIT ").append(placeholder(params));
 
-  auto conn = co_await pool_.acquire();
-  auto r = co_await conn->query(sql, params);
+  auto r = co_await pool_.query(sql, params, kRead);
   HistoryPage page;
   page.items = offers_of(r);
   if (page.items.size() > static_cast<std::size_t>(q.limit)) {
@@ -206,8 +207,7 @@ asio::awaitable<HistoryPage> OfferStore::history(const HistoryQuery& q) {
 }
 
 asio::awaitable<std::vector<PaymentMethod>> OfferStore::payment_methods() {
-  auto conn = co_await pool_.acquire();
-  auto r = co_await conn->query("SELECT id, name FROM payment_methods ORDER BY id");
+  auto r = co_await pool_.query("SELECT id, name FROM payment_methods ORDER BY id", {}, kRead);
   std::vector<PaymentMethod> out;
   out.reserve(r.rows());
   for (std::size_t row = 0; row < r.rows(); ++row) out.push_back({r.int32(row, 0), std::string(r.text(row, 1))});
@@ -228,8 +228,7 @@ asio::awaitable<MarketStats> OfferStore::stats(const OfferFilter& filter, std::c
   add_filter(sql, params, rest);
   if (filter.trade_type) sql.append(" AND o.trade_type = $2");
 
-  auto conn = co_await pool_.acquire();
-  auto r = co_await conn->query(sql, params);
+  auto r = co_await pool_.query(sql, params, kRead);
   MarketStats s;
   s.count = r.int64(0, 0);
   s.min_price = optional_text(r, 1);

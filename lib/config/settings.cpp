@@ -27,6 +27,11 @@ enum class Var : std::size_t {
   db_pool_recycle,
   db_connect_timeout,
   db_statement_timeout,
+  db_statement_deadline,
+  db_tcp_user_timeout,
+  db_pipeline_connections,
+  db_pipeline_depth,
+  db_pipeline_batch_reads,
   db_prepared_statements,
   db_fail_fast,
   db_reconnect_backoff_max,
@@ -88,6 +93,10 @@ constexpr SecondsRange pool_timeout_range{0.01, 600};
 constexpr SecondsRange pool_recycle_range{1, 86400};
 constexpr SecondsRange connect_timeout_range{0.1, 600};
 constexpr SecondsRange statement_timeout_range{0, 86400};
+constexpr SecondsRange statement_deadline_range{0.01, 3600};
+constexpr SecondsRange tcp_user_timeout_range{0, 3600};
+constexpr IntegerRange pipeline_connections_range{1, 64};
+constexpr IntegerRange pipeline_depth_range{1, 1024};
 constexpr SecondsRange reconnect_backoff_range{0.05, 60};
 constexpr SecondsRange upstream_timeout_range{0.1, 600};
 constexpr IntegerRange upstream_response_bytes_range{1024, 1024 * 1024 * 1024};
@@ -207,6 +216,15 @@ void read_pool(EnvReader& reader, Settings& settings) {
   pool.recycle = seconds(Var::db_pool_recycle, pool.recycle, pool_recycle_range);
   pool.connect_timeout = seconds(Var::db_connect_timeout, pool.connect_timeout, connect_timeout_range);
   pool.statement_timeout = seconds(Var::db_statement_timeout, pool.statement_timeout, statement_timeout_range);
+  pool.statement_deadline = seconds(Var::db_statement_deadline, pool.statement_deadline, statement_deadline_range);
+  pool.tcp_user_timeout = seconds(Var::db_tcp_user_timeout, pool.tcp_user_timeout, tcp_user_timeout_range);
+  const auto integer = [&reader](Var id, std::size_t fallback, const IntegerRange& range) {
+    return static_cast<std::size_t>(
+        reader.integer(variable(id), static_cast<std::int64_t>(fallback), range.min, range.max));
+  };
+  pool.pipeline_connections = integer(Var::db_pipeline_connections, pool.pipeline_connections, pipeline_connections_range);
+  pool.pipeline_depth = integer(Var::db_pipeline_depth, pool.pipeline_depth, pipeline_depth_range);
+  pool.pipeline_batch_reads = reader.boolean(variable(Var::db_pipeline_batch_reads), pool.pipeline_batch_reads);
   pool.prepared_statements = reader.boolean(variable(Var::db_prepared_statements), pool.prepared_statements);
   pool.fail_fast = reader.boolean(variable(Var::db_fail_fast), pool.fail_fast);
   pool.reconnect_backoff_max =
@@ -365,6 +383,24 @@ const std::vector<Variable>& Settings::variables() {
     define(Var::db_statement_timeout, {"DB_STATEMENT_TIMEOUT", seconds_text(pool.statement_timeout),
                                        "statement_timeout in seconds " + range_text(statement_timeout_range) +
                                            "; 0 = server default"});
+    define(Var::db_statement_deadline,
+           {"DB_STATEMENT_DEADLINE", seconds_text(pool.statement_deadline),
+            "seconds a statement may take, waiting included, before its caller gets 504 (a connection whose oldest "
+            "statement passes it is replaced) " + range_text(statement_deadline_range)});
+    define(Var::db_tcp_user_timeout,
+           {"DB_TCP_USER_TIMEOUT", seconds_text(pool.tcp_user_timeout),
+            "seconds unacknowledged data may wait before the database socket is dropped " +
+                range_text(tcp_user_timeout_range) + "; 0 = the kernel's default"});
+    define(Var::db_pipeline_connections,
+           {"DB_PIPELINE_CONNECTIONS", std::to_string(pool.pipeline_connections),
+            "pipelined connections per event loop for single statements " + range_text(pipeline_connections_range)});
+    define(Var::db_pipeline_depth, {"DB_PIPELINE_DEPTH", std::to_string(pool.pipeline_depth),
+                                    "statements in flight per pipelined connection; more wait " +
+                                        range_text(pipeline_depth_range)});
+    define(Var::db_pipeline_batch_reads,
+           {"DB_PIPELINE_BATCH_READS", bool_text(pool.pipeline_batch_reads),
+            "let read-only statements share a pipeline sync (true|false); a read aborted by another's error is "
+            "sent again alone"});
     define(Var::db_prepared_statements,
            {"DB_PREPARED_STATEMENTS", bool_text(pool.prepared_statements),
             "cache prepared statements per connection (true|false); false for PgBouncer transaction mode"});

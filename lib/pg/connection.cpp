@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,8 +14,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/lifecycle/until_deadline.hpp"
 #include "lib/pg/conninfo.hpp"
 #include "lib/pg/error.hpp"
+#include "lib/pg/host_resolution.hpp"
+#include "lib/pg/libpq_errors.hpp"
 
 namespace svc::pg {
 
@@ -26,42 +30,42 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-Clock::time_point deadline_after(std::chrono::milliseconds d) {
+Clock::time_point after(std::chrono::milliseconds d) {
   return d.count() > 0 ? Clock::now() + d : Clock::time_point::max();
 }
 
-// libpq's messages span lines ("Connection refused\n\tIs the server running...",
-// "ERROR: ...\nDETAIL: ..."): fold them into one so a message stays one log
-// record and one JSON string.
-std::string one_line(std::string_view raw) {
-  std::string msg;
-  msg.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '\n') {
-      msg.push_back(raw[i] == '\t' ? ' ' : raw[i]);
-      continue;
-    }
-    while (i + 1 < raw.size() && (raw[i + 1] == '\t' || raw[i + 1] == ' ' || raw[i + 1] == '\n')) ++i;
-    if (i + 1 < raw.size()) msg += "; ";
-  }
-  while (!msg.empty() && msg.back() == ' ') msg.pop_back();
-  return msg;
-}
-
-std::string libpq_error(const PGconn* conn) {
-  // libpq prefixes multi-host attempts with "connection to server at ... failed:"; keep it, it has no secrets.
-  std::string msg = one_line(conn ? PQerrorMessage(conn) : "out of memory");
-  return msg.empty() ? "unknown libpq error" : msg;
-}
-
 // Session settings every connection gets: UTC timestamps in ISO format (the
-// Result parser relies on it) and the configured statement timeout.
+// Result parser relies on it) and the configured statement timeout; TCP
+// keepalives and TCP_USER_TIMEOUT, so that a peer that vanished without a RST
+// (failover, partition) breaks the socket instead of leaving it silent.
 std::string full_conninfo(const ConnectOptions& o) {
   std::string options = "-c TimeZone=UTC -c DateStyle=ISO";
   if (o.statement_timeout.count() > 0)
     options += " -c statement_timeout=" + std::to_string(o.statement_timeout.count());
-  return o.conninfo + " application_name=" + quote_conninfo_value(o.application_name) +
-         " options=" + quote_conninfo_value(options);
+  std::string out = o.conninfo;
+  out.append(" application_name=").append(quote_conninfo_value(o.application_name));
+  out.append(" options=").append(quote_conninfo_value(options));
+  out.append(" keepalives=1 keepalives_idle=10 keepalives_interval=3 keepalives_count=3");
+  if (o.tcp_user_timeout.count() > 0) out.append(" tcp_user_timeout=").append(std::to_string(o.tcp_user_timeout.count()));
+  return out;
+}
+
+// PQcancel blocks until the server closes the cancel connection: it runs on
+// a thread of its own, and the caller waits at most until `deadline`. A
+// thread still blocked then (a server that accepts and never answers) ends
+// when TCP gives up; it only touches its own PGcancel.
+asio::awaitable<bool> send_cancel(PGconn* conn, Clock::time_point deadline) {
+  PGcancel* cancel = PQgetCancel(conn);
+  if (cancel == nullptr) co_return false;
+  auto sent = co_await lifecycle::until_deadline<bool>(deadline, [cancel](auto done) {
+    std::thread([cancel, done = std::move(done)]() mutable {
+      char err[256];
+      const bool ok = PQcancel(cancel, err, sizeof err) != 0;
+      PQfreeCancel(cancel);
+      done(ok);
+    }).detach();
+  });
+  co_return sent.value_or(false);
 }
 
 void log_notice(void* arg, const char* message) {
@@ -98,18 +102,6 @@ asio::awaitable<boost::system::error_code> wait_flushable(asio::posix::stream_de
   co_return timer_ec ? timer_ec : asio::error::timed_out;
 }
 
-PgError error_from_result(const PGresult* r) {
-  auto field = [r](int code) {
-    const char* v = PQresultErrorField(r, code);
-    return v ? std::string(v) : std::string();
-  };
-  std::string message = field(PG_DIAG_MESSAGE_PRIMARY);
-  if (message.empty()) {
-    message = one_line(PQresultErrorMessage(r));
-  }
-  return PgError(errc::query_failed, message, field(PG_DIAG_SQLSTATE), field(PG_DIAG_MESSAGE_DETAIL));
-}
-
 }  // namespace
 
 void Connection::ConnDeleter::operator()(pg_conn* c) const noexcept { PQfinish(c); }
@@ -121,6 +113,7 @@ Connection::Connection(pg_conn* conn, asio::any_io_executor executor, const Conn
       socket_(executor, PQsocket(conn)),
       log_(log),
       prepared_statements_(options.prepared_statements),
+      statement_deadline_(options.statement_deadline),
       created_at_(Clock::now()) {
   PQsetNoticeProcessor(conn, &log_notice, &log_);
 }
@@ -139,11 +132,21 @@ Connection::~Connection() {
 
 asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_executor executor,
                                                                  const ConnectOptions& options, spdlog::logger& log) {
-  std::unique_ptr<pg_conn, ConnDeleter> conn(PQconnectStart(full_conninfo(options).c_str()));
+  auto deadline = after(options.connect_timeout);
+  const auto timed_out = [&options] {
+    return PgError(errc::connect_failed, "connect timed out after " + std::to_string(options.connect_timeout.count()) + " ms");
+  };
+  std::string conninfo;
+  try {
+    conninfo = co_await resolve_hosts(full_conninfo(options), deadline);
+  } catch (const PgError& e) {
+    if (e.code_value() == errc::timeout) throw timed_out();
+    throw;
+  }
+  std::unique_ptr<pg_conn, ConnDeleter> conn(PQconnectStart(conninfo.c_str()));
   if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) throw PgError(errc::connect_failed, libpq_error(conn.get()));
   if (PQsetnonblocking(conn.get(), 1) != 0) throw PgError(errc::connect_failed, libpq_error(conn.get()));
 
-  auto deadline = deadline_after(options.connect_timeout);
   // libpq owns the fd: the descriptor only borrows it, and gives it back on
   // every way out (PQfinish closes it; closing it here too could close a
   // descriptor some other thread has been given meanwhile).
@@ -170,8 +173,7 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
     } catch (const boost::system::system_error& e) {
       ec = e.code();  // Asio refuses to start a wait once we are cancelled
     }
-    if (ec == asio::error::timed_out)
-      throw PgError(errc::timeout, "connect timed out after " + std::to_string(options.connect_timeout.count()) + " ms");
+    if (ec == asio::error::timed_out) throw timed_out();
     if (ec) throw PgError(errc::cancelled, "connect cancelled");
     poll = PQconnectPoll(conn.get());
   }
@@ -181,6 +183,13 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
 
 bool Connection::healthy() const noexcept {
   return conn_ && PQstatus(conn_.get()) == CONNECTION_OK && !broken_ && !interrupted_;
+}
+
+bool Connection::poll_idle() noexcept {
+  // The FATAL message and the EOF after it may take two reads.
+  for (int i = 0; i < 2 && !broken(); ++i)
+    if (PQconsumeInput(conn_.get()) == 0) broken_ = true;
+  return !broken();
 }
 
 bool Connection::broken() const noexcept { return broken_ || !conn_ || PQstatus(conn_.get()) != CONNECTION_OK; }
@@ -198,10 +207,17 @@ Connection::TxStatus Connection::transaction_status() const noexcept {
 int Connection::backend_pid() const noexcept { return PQbackendPID(conn_.get()); }
 int Connection::server_version() const noexcept { return PQserverVersion(conn_.get()); }
 
+Clock::time_point Connection::deadline_after(std::chrono::milliseconds timeout) const {
+  return after(timeout.count() > 0 ? timeout : statement_deadline_);
+}
+
 void Connection::fail_io(const boost::system::error_code& ec, bool timed_out) {
   // The server may still be working on our query: the connection needs recover().
   interrupted_ = true;
-  if (timed_out) throw PgError(errc::timeout, "query timed out");
+  if (timed_out) {
+    timed_out_ = true;
+    throw PgError(errc::timeout, "query timed out");
+  }
   throw PgError(errc::cancelled, "query cancelled: " + ec.message());
 }
 
@@ -289,19 +305,19 @@ std::string Connection::statement_name(std::string_view sql, bool& needs_prepare
   return name;
 }
 
-asio::awaitable<void> Connection::finish_pending_rollback() {
+asio::awaitable<void> Connection::finish_pending_rollback(Clock::time_point deadline) {
   needs_rollback_ = false;
   if (transaction_status() == TxStatus::in_transaction || transaction_status() == TxStatus::in_error) {
     if (PQsendQuery(conn_.get(), "ROLLBACK") == 0) throw PgError(errc::connection_lost, libpq_error(conn_.get()));
-    co_await flush(Clock::time_point::max());
-    co_await collect_one(Clock::time_point::max());
+    co_await flush(deadline);
+    co_await collect_one(deadline);
   }
 }
 
 asio::awaitable<Result> Connection::query(std::string_view sql, const Params& params, std::chrono::milliseconds timeout) {
   if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
-  if (needs_rollback_) co_await finish_pending_rollback();
   auto deadline = deadline_after(timeout);
+  if (needs_rollback_) co_await finish_pending_rollback(deadline);
   auto values = params.pointers();
   const int n = static_cast<int>(values.size());
 
@@ -343,17 +359,20 @@ asio::awaitable<Result> Connection::query(std::string_view sql, const Params& pa
   co_return r;
 }
 
-asio::awaitable<void> Connection::execute(std::string_view sql) {
+asio::awaitable<void> Connection::execute(std::string_view sql, std::chrono::milliseconds timeout) {
   if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
-  if (needs_rollback_) co_await finish_pending_rollback();
+  const auto deadline = deadline_after(timeout);
+  if (needs_rollback_) co_await finish_pending_rollback(deadline);
   if (PQsendQuery(conn_.get(), std::string(sql).c_str()) == 0) throw PgError(errc::connection_lost, libpq_error(conn_.get()));
-  co_await flush(Clock::time_point::max());
-  co_await collect_one(Clock::time_point::max());
+  co_await flush(deadline);
+  co_await collect_one(deadline);
 }
 
-asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Statement>& statements) {
+asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Statement>& statements,
+                                                          std::chrono::milliseconds timeout) {
   if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
-  if (needs_rollback_) co_await finish_pending_rollback();
+  const auto deadline = deadline_after(timeout);
+  if (needs_rollback_) co_await finish_pending_rollback(deadline);
   if (PQenterPipelineMode(conn_.get()) == 0) throw PgError(errc::protocol, libpq_error(conn_.get()));
 
   // Queue everything, one sync, one flush: a single round trip.
@@ -388,12 +407,12 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Stat
   std::optional<PgError> first_error;
   std::exception_ptr io_error;
   try {
-    co_await flush(Clock::time_point::max());
+    co_await flush(deadline);
     std::size_t prepare_index = 0;
     for (bool prepare : is_prepare) {
       bool failed = false;
       try {
-        Result r = co_await collect_one(Clock::time_point::max());
+        Result r = co_await collect_one(deadline);
         if (!prepare) results.push_back(std::move(r));
       } catch (const PgError& e) {
         if (e.code_value() != errc::query_failed) throw;
@@ -404,7 +423,7 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(const std::vector<Stat
       if (prepare && failed) prepared_.erase(newly_prepared[prepare_index]);
       if (prepare) ++prepare_index;
     }
-    Result sync = co_await collect_one(Clock::time_point::max());
+    Result sync = co_await collect_one(deadline);
     if (PQresultStatus(sync.raw()) != PGRES_PIPELINE_SYNC) throw PgError(errc::protocol, "pipeline out of sync");
   } catch (...) {
     io_error = std::current_exception();
@@ -468,8 +487,8 @@ asio::awaitable<void> Connection::send_copy_data(std::string_view data, Clock::t
 asio::awaitable<std::uint64_t> Connection::copy_in(std::string_view copy_sql, std::string_view data,
                                                    std::chrono::milliseconds timeout) {
   if (interrupted_) throw PgError(errc::protocol, "connection used after an interrupted query without recovery");
-  if (needs_rollback_) co_await finish_pending_rollback();
   auto deadline = deadline_after(timeout);
+  if (needs_rollback_) co_await finish_pending_rollback(deadline);
   co_await start_copy_in(copy_sql, deadline);
 
   Result done;
@@ -493,28 +512,20 @@ asio::awaitable<std::uint64_t> Connection::copy_in(std::string_view copy_sql, st
   co_return std::strtoull(tuples, nullptr, 10);
 }
 
-asio::awaitable<bool> Connection::recover(asio::any_io_executor blocking, std::chrono::milliseconds budget) {
+asio::awaitable<bool> Connection::recover(std::chrono::milliseconds budget) {
   if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK) co_return false;
   if (PQpipelineStatus(conn_.get()) != PQ_PIPELINE_OFF) co_return false;
-  auto deadline = deadline_after(budget);
+  auto deadline = after(budget);
 
   if (interrupted_) {
-    // PQcancel opens its own connection and blocks: run it off the I/O threads.
-    PGcancel* cancel = PQgetCancel(conn_.get());
-    if (cancel == nullptr) co_return false;
-    bool sent = co_await asio::co_spawn(
-        blocking,
-        [cancel]() -> asio::awaitable<bool> {
-          char err[256];
-          bool ok = PQcancel(cancel, err, sizeof err) != 0;
-          PQfreeCancel(cancel);
-          co_return ok;
-        },
-        asio::use_awaitable);
-    if (!sent) co_return false;
+    if (!co_await send_cancel(conn_.get(), deadline)) {
+      broken_ = true;
+      co_return false;
+    }
 
     // Drain what the cancelled query still sends (usually SQLSTATE 57014).
     interrupted_ = false;
+    timed_out_ = false;
     bool clean = true;
     try {
       co_await flush(deadline);
@@ -532,7 +543,7 @@ asio::awaitable<bool> Connection::recover(asio::any_io_executor blocking, std::c
     needs_rollback_ = true;
     bool rolled_back = true;
     try {
-      co_await finish_pending_rollback();
+      co_await finish_pending_rollback(deadline);
     } catch (const PgError&) {
       rolled_back = false;
     }

@@ -16,6 +16,7 @@ class Category final : public boost::system::error_category {
       case errc::pool_timeout: return "no database connection available in time";
       case errc::pool_closed: return "database pool is closed";
       case errc::protocol: return "unexpected database response";
+      case errc::deadline_exceeded: return "database statement passed its deadline";
     }
     return "unknown pg error";
   }

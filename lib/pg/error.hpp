@@ -20,6 +20,8 @@ enum class errc {
   pool_timeout,        // no connection within DB_POOL_TIMEOUT
   pool_closed,         // the pool is stopping or stopped
   protocol,            // libpq reported something we did not expect
+  deadline_exceeded,   // a statement passed its deadline (DB_STATEMENT_DEADLINE); on a shared
+                       // connection every statement in flight fails with it and the connection is replaced
 };
 
 const boost::system::error_category& category() noexcept;
@@ -42,6 +44,8 @@ class PgError : public std::runtime_error {
   bool is_serialization_failure() const noexcept { return sqlstate_ == "40001" || sqlstate_ == "40P01"; }
   // The pool (and handlers) treat these as "database unavailable" (503).
   bool is_unavailable() const noexcept;
+  // The database did not answer in time (504): a statement deadline or a query timeout.
+  bool is_timeout() const noexcept { return code_ == errc::deadline_exceeded || code_ == errc::timeout; }
 
  private:
   errc code_;

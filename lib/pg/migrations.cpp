@@ -34,6 +34,11 @@ constexpr std::uint64_t fnv1a64(std::string_view bytes) noexcept {
 // from a name keeps it from colliding with locks the application may take.
 constexpr std::int64_t kLockKey = static_cast<std::int64_t>(fnv1a64("p2p-dashboard:migrations"));
 
+// DB_STATEMENT_DEADLINE is for requests. A migration may build an index on a
+// large table, and the lock wait lasts while another replica migrates: they
+// get a bound of their own, generous but finite.
+constexpr std::chrono::milliseconds kMigrationDeadline = std::chrono::minutes(15);
+
 constexpr std::string_view kCreateTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version integer PRIMARY KEY, "
@@ -63,7 +68,7 @@ void check_order(std::span<const Migration> migrations) {
 }
 
 asio::awaitable<bool> table_exists(Connection& conn) {
-  const Result r = co_await conn.query("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  const Result r = co_await conn.query("SELECT to_regclass('schema_migrations') IS NOT NULL", {}, kMigrationDeadline);
   co_return r.boolean(0, 0);
 }
 
@@ -73,7 +78,7 @@ struct Applied {
 };
 
 asio::awaitable<std::map<int, Applied>> read_applied(Connection& conn) {
-  const Result r = co_await conn.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version");
+  const Result r = co_await conn.query("SELECT version, name, checksum FROM schema_migrations ORDER BY version", {}, kMigrationDeadline);
   std::map<int, Applied> applied;
   for (std::size_t row = 0; row < r.rows(); ++row) {
     applied.emplace(r.int32(row, 0), Applied{std::string(r.text(row, 1)), std::string(r.text(row, 2))});
@@ -97,11 +102,11 @@ asio::awaitable<std::map<int, Applied>> read_applied(Connection& conn) {
 asio::awaitable<void> apply_one(Connection& conn, const Migration& m, const std::string& checksum) {
   std::exception_ptr failure;
   try {
-    co_await conn.execute("BEGIN");
-    co_await conn.execute(m.sql);
+    co_await conn.execute("BEGIN", kMigrationDeadline);
+    co_await conn.execute(m.sql, kMigrationDeadline);
     co_await conn.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1::integer, $2, $3)",
-                        Params(m.version, m.name, checksum));
-    co_await conn.execute("COMMIT");
+                        Params(m.version, m.name, checksum), kMigrationDeadline);
+    co_await conn.execute("COMMIT", kMigrationDeadline);
   } catch (...) {
     failure = std::current_exception();  // no co_await in a handler: clean up below
   }
@@ -109,7 +114,7 @@ asio::awaitable<void> apply_one(Connection& conn, const Migration& m, const std:
   if (conn.transaction_status() != Connection::TxStatus::idle) {
     bool rolled_back = false;
     try {
-      co_await conn.execute("ROLLBACK");
+      co_await conn.execute("ROLLBACK", kMigrationDeadline);
       rolled_back = true;
     } catch (...) {
     }
@@ -124,7 +129,7 @@ asio::awaitable<int> apply_locked(Connection& conn, std::span<const Migration> m
   using Clock = std::chrono::steady_clock;
   // Created only when missing (we hold the lock, so no one races us): IF NOT
   // EXISTS alone would log a server notice on every start.
-  if (!co_await table_exists(conn)) co_await conn.execute(kCreateTable);
+  if (!co_await table_exists(conn)) co_await conn.execute(kCreateTable, kMigrationDeadline);
   const auto applied = co_await read_applied(conn);
 
   // Verify everything before changing anything.
@@ -192,9 +197,9 @@ asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migratio
   try {
     // DB_STATEMENT_TIMEOUT is for requests: waiting for another replica's
     // migration, or a migration building an index, may take longer.
-    co_await conn.execute("SET statement_timeout = 0; SET lock_timeout = 0");
+    co_await conn.execute("SET statement_timeout = 0; SET lock_timeout = 0", kMigrationDeadline);
     // Waits (asynchronously: the socket is awaited) while another process migrates.
-    co_await conn.query("SELECT pg_advisory_lock($1::bigint)", Params(kLockKey));
+    co_await conn.query("SELECT pg_advisory_lock($1::bigint)", Params(kLockKey), kMigrationDeadline);
     locked = true;
     applied = co_await apply_locked(conn, migrations, log);
   } catch (...) {
@@ -203,8 +208,8 @@ asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migratio
 
   bool clean = false;
   try {
-    if (locked) co_await conn.query("SELECT pg_advisory_unlock($1::bigint)", Params(kLockKey));
-    co_await conn.execute("RESET statement_timeout; RESET lock_timeout");
+    if (locked) co_await conn.query("SELECT pg_advisory_unlock($1::bigint)", Params(kLockKey), kMigrationDeadline);
+    co_await conn.execute("RESET statement_timeout; RESET lock_timeout", kMigrationDeadline);
     clean = true;
   } catch (...) {
   }
@@ -231,7 +236,7 @@ asio::awaitable<std::vector<MigrationState>> migration_status(Connection& conn, 
     const Result r = co_await conn.query(
         "SELECT version, name, "
         "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-        "FROM schema_migrations ORDER BY version");
+        "FROM schema_migrations ORDER BY version", {}, kMigrationDeadline);
     for (std::size_t row = 0; row < r.rows(); ++row) {
       applied.emplace(r.int32(row, 0), Row{std::string(r.text(row, 1)), std::string(r.text(row, 2))});
     }

@@ -75,10 +75,25 @@ void PooledConnection::release() noexcept {
   if (conn_ && pool_) pool_->give_back(std::move(conn_));
 }
 
+// ---------------------------------------------------------------- lanes
+
+class Pool::LaneHost final : public StatementLane::Host {
+ public:
+  explicit LaneHost(Pool& pool) : pool_(pool) {}
+  bool reserve_slot() override { return pool_.reserve_lane_slot(); }
+  asio::awaitable<std::unique_ptr<Connection>> open(asio::any_io_executor executor) override {
+    return pool_.open_for_lane(std::move(executor));
+  }
+  void slot_closed(bool failed) override { pool_.lane_slot_closed(failed); }
+
+ private:
+  Pool& pool_;
+};
+
 // ---------------------------------------------------------------- Pool
 
 Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings, spdlog::logger& log,
-           lifecycle::Readiness& readiness)
+           lifecycle::Readiness& readiness, std::vector<asio::any_io_executor> loops)
     : ioc_(ioc),
       connect_(std::move(connect)),
       settings_(settings),
@@ -87,13 +102,130 @@ Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings,
       background_done_(ioc.get_executor()),
       all_returned_(ioc.get_executor()),
       reconnect_strand_(asio::make_strand(ioc)),
-      reconnect_timer_(reconnect_strand_) {
+      reconnect_timer_(reconnect_strand_),
+      maintenance_timer_(reconnect_strand_),
+      lane_host_(std::make_unique<LaneHost>(*this)) {
   connect_.statement_timeout = settings_.statement_timeout;
+  connect_.statement_deadline = settings_.statement_deadline;
+  connect_.tcp_user_timeout = settings_.tcp_user_timeout;
   connect_.connect_timeout = settings_.connect_timeout;
   connect_.prepared_statements = settings_.prepared_statements;
+
+  StatementLane::Settings lane;
+  lane.connections = settings_.pipeline_connections;
+  lane.connection.depth = settings_.pipeline_depth;
+  lane.connection.batch_reads = settings_.pipeline_batch_reads;
+  lane.recycle = settings_.recycle;
+  if (loops.empty()) {
+    lane_strand_.emplace(asio::make_strand(ioc));
+    lanes_.push_back(std::make_unique<StatementLane>(*lane_strand_, *lane_host_, lane, log_));
+  }
+  for (auto& loop : loops) {
+    lane_contexts_.push_back(&asio::query(loop, asio::execution::context));
+    lanes_.push_back(std::make_unique<StatementLane>(loop, *lane_host_, lane, log_));
+  }
 }
 
-Pool::~Pool() { blocking_.join(); }
+Pool::~Pool() = default;
+
+StatementLane* Pool::lane_on(const asio::any_io_executor& executor) const {
+  if (lane_strand_) return lane_strand_->running_in_this_thread() ? lanes_.front().get() : nullptr;
+  const auto* context = &asio::query(executor, asio::execution::context);
+  for (std::size_t i = 0; i < lane_contexts_.size(); ++i)
+    if (lane_contexts_[i] == context) return lanes_[i].get();
+  return nullptr;
+}
+
+asio::awaitable<Result> Pool::query(std::string_view sql, const Params& params, StatementOptions options) {
+  const auto budget = options.deadline.count() > 0 ? options.deadline : settings_.statement_deadline;
+  return query_until(sql, params, Clock::now() + budget, options.read_only);
+}
+
+asio::awaitable<Result> Pool::query_until(std::string_view sql, const Params& params, Clock::time_point deadline,
+                                          bool read_only) {
+  auto executor = co_await asio::this_coro::executor;
+  StatementLane* lane = lane_on(executor);
+  if (lane == nullptr) {
+    // Not on one of the pool's loops: run on the first lane, resume here.
+    co_return co_await asio::co_spawn(lanes_.front()->executor(), query_until(sql, params, deadline, read_only),
+                                      asio::use_awaitable);
+  }
+  if (!lane->admit()) {
+    // No slot for a pipelined connection (exclusive checkouts hold them all):
+    // the statement waits for one of those instead.
+    auto conn = co_await acquire();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) throw PgError(errc::deadline_exceeded, "statement passed its deadline waiting for a connection");
+    co_return co_await conn->query(sql, params, left);
+  }
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, Result)>(
+      [&](auto handler) {
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        lane->submit(sql, params, deadline, read_only, SharedStatement::Handler(std::move(handler)), slot);
+      },
+      asio::use_awaitable);
+}
+
+bool Pool::reserve_lane_slot() {
+  std::lock_guard lock(mutex_);
+  // One slot always stays for exclusive checkouts (transactions, migrations).
+  const std::size_t lane_budget = max_open() > 1 ? max_open() - 1 : 0;
+  // Exclusive waiters come first: they have no other way in.
+  if (closed_ || !healthy_ || !waiters_.empty() || lane_slots_ >= lane_budget || open_ + connecting_ >= max_open())
+    return false;
+  ++lane_slots_;
+  ++connecting_;
+  return true;
+}
+
+asio::awaitable<std::unique_ptr<Connection>> Pool::open_for_lane(asio::any_io_executor executor) {
+  auto [conn, failure] = co_await open_reserved(std::move(executor));
+  std::lock_guard lock(mutex_);
+  if (!conn) {
+    --lane_slots_;
+    throw *failure;
+  }
+  ++pipelined_open_;
+  co_return std::move(conn);
+}
+
+void Pool::lane_slot_closed(bool failed) {
+  std::lock_guard lock(mutex_);
+  --lane_slots_;
+  --pipelined_open_;
+  if (failed) ++counters_.invalidated_total;
+  closed_one_locked();
+}
+
+// Idle connections are looked at every DB_PRE_PING threshold, without a round
+// trip: a backend that was terminated (or a server that went away) has sent a
+// FATAL message and closed, which a non-blocking read sees. Such connections,
+// and those past DB_POOL_RECYCLE, are closed here rather than found by the
+// next acquire (the statement path leaves idle connections idle for long).
+asio::awaitable<void> Pool::maintenance_loop() {
+  for (;;) {
+    maintenance_timer_.expires_after(settings_.pre_ping_after);
+    co_await maintenance_timer_.async_wait(nothrow);
+    std::vector<std::unique_ptr<Connection>> doomed;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) co_return;
+      const auto now = Clock::now();
+      for (auto it = idle_.begin(); it != idle_.end();) {
+        const bool dead = !it->conn->poll_idle();
+        if (!dead && now - it->conn->created_at() <= settings_.recycle) {
+          ++it;
+          continue;
+        }
+        if (dead) ++counters_.invalidated_total;
+        doomed.push_back(std::move(it->conn));
+        it = idle_.erase(it);
+        closed_one_locked();
+      }
+    }
+    if (!doomed.empty()) log_.info("closed {} idle database connections (broken or past DB_POOL_RECYCLE)", doomed.size());
+  }
+}
 
 asio::awaitable<void> Pool::start() {
   readiness_.add_check("database", true, [this]() { return check_health(); });
@@ -101,13 +233,14 @@ asio::awaitable<void> Pool::start() {
     std::lock_guard lock(mutex_);
     ++connecting_;
   }
-  auto [first, error] = co_await open_reserved();
+  auto [first, error] = co_await open_reserved(ioc_.get_executor());
   if (error && error->code_value() == errc::cancelled) throw *error;  // a signal ended start-up
   std::string failure = error ? error->what() : "";
   if (first) {
     log_.info("database connected: server version {}, pool size {} + overflow {}", first->server_version(),
               settings_.size, settings_.max_overflow);
     give_back(std::move(first));
+    start_maintenance();
     co_return;
   }
   if (settings_.fail_fast) {
@@ -115,13 +248,23 @@ asio::awaitable<void> Pool::start() {
     throw PgError(errc::connect_failed, "database unavailable at start-up and DB_FAIL_FAST is set: " + failure);
   }
   log_.error("database unavailable at start-up: {}; serving not ready and reconnecting in the background", failure);
+  start_maintenance();
 }
 
-asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection() {
+void Pool::start_maintenance() {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    ++background_;  // stop() waits for it
+  }
+  asio::dispatch(reconnect_strand_, [this] { spawn_counted(reconnect_strand_, maintenance_loop(), {}); });
+}
+
+asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection(asio::any_io_executor executor) {
   std::unique_ptr<Connection> conn;
   std::optional<PgError> failure;
   try {
-    conn = co_await Connection::connect(ioc_.get_executor(), connect_, log_);
+    conn = co_await Connection::connect(std::move(executor), connect_, log_);
   } catch (const PgError& e) {
     failure = e;
   }
@@ -163,10 +306,10 @@ asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection() {
 // The caller has reserved a slot (connecting_ + 1): the slot becomes an open
 // connection, or is freed for the next waiter (who will most likely fail fast
 // too, instead of timing out).
-asio::awaitable<Pool::Opened> Pool::open_reserved() {
+asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor) {
   Opened result;
   try {
-    result.conn = co_await open_connection();
+    result.conn = co_await open_connection(std::move(executor));
   } catch (const PgError& e) {
     result.error = e;
   }
@@ -180,12 +323,16 @@ asio::awaitable<Pool::Opened> Pool::open_reserved() {
   co_return result;
 }
 
-asio::awaitable<bool> Pool::validate(Connection& conn, Clock::time_point idle_since) {
+asio::awaitable<bool> Pool::validate(Connection& conn, Clock::time_point idle_since, Clock::time_point deadline) {
   if (!conn.healthy()) co_return false;
   if (!settings_.pre_ping || Clock::now() - idle_since < settings_.pre_ping_after) co_return true;
   bool alive = true;
   try {
-    co_await conn.query("SELECT 1", {}, settings_.connect_timeout);
+    // Within what is left of the acquire's DB_POOL_TIMEOUT (and the statement deadline).
+    const auto left = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+                               settings_.statement_deadline);
+    if (left.count() <= 0) throw PgError(errc::timeout, "no time left for the pre-ping");
+    co_await conn.query("SELECT 1", {}, left);
   } catch (const PgError& e) {
     alive = false;
     log_.info("pre-ping failed on an idle connection: {}; discarding it", e.what());
@@ -215,6 +362,7 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     Clock::time_point idle_since{};
     std::shared_ptr<Waiter> waiter;
     bool connect_new = false;
+    bool lanes_hold_slots = false;
     {
       std::lock_guard lock(mutex_);
       if (closed_) throw PgError(errc::pool_closed, "database pool is closed");
@@ -237,10 +385,15 @@ asio::awaitable<PooledConnection> Pool::acquire() {
       } else {
         waiter = std::make_shared<Waiter>(executor);
         waiters_.push_back(waiter);
+        lanes_hold_slots = lane_slots_ > 0;
       }
     }
 
     if (waiter) {
+      // Pipelined connections with nothing in flight give their slots up.
+      if (lanes_hold_slots) {
+        for (auto& lane : lanes_) asio::post(lane->executor(), [l = lane.get()] { l->yield_idle(); });
+      }
       asio::steady_timer timer(executor, deadline);
       // Non-throwing tokens: whichever completes first wins; an error on the
       // winner means our caller cancelled us. The mutex-guarded state below is
@@ -285,7 +438,7 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     }
 
     if (connect_new) {
-      auto [conn, failure] = co_await open_reserved();
+      auto [conn, failure] = co_await open_reserved(ioc_.get_executor());
       if (!conn) throw *failure;
       conn->rehome(executor);
       record_wait(started);
@@ -293,12 +446,18 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     }
 
     candidate->rehome(executor);  // before the pre-ping: it runs on our loop too
-    bool ok = co_await validate(*candidate, idle_since);
+    bool ok = co_await validate(*candidate, idle_since, deadline);
     if (ok) {
       record_wait(started);
       co_return PooledConnection(this, std::move(candidate));
     }
     give_back(std::move(candidate));  // broken: counted and closed; then try again
+    if (Clock::now() >= deadline) {
+      std::lock_guard lock(mutex_);
+      ++counters_.timeouts_total;
+      throw PgError(errc::pool_timeout, "no working database connection within " +
+                                            std::to_string(ms(settings_.acquire_timeout)) + " ms");
+    }
   }
 }
 
@@ -308,6 +467,11 @@ void Pool::give_back(std::unique_ptr<Connection> conn) noexcept {
   if (conn->broken()) {
     fate = Fate::discard;
     why = "broken";
+  } else if (conn->timed_out()) {
+    // Its statement passed its deadline: the server did not answer in time,
+    // and a cancel request would wait on it too. Replaced, not recovered.
+    fate = Fate::discard;
+    why = "timed-out";
   } else if (conn->interrupted() || conn->needs_rollback() ||
              conn->transaction_status() != Connection::TxStatus::idle) {
     fate = Fate::recover;
@@ -379,7 +543,7 @@ void Pool::wake_for_free_slot_locked() {
 asio::awaitable<void> Pool::recover(std::unique_ptr<Connection> conn) {
   bool ok = false;
   try {
-    ok = co_await conn->recover(blocking_.get_executor(), kRecoveryBudget);
+    ok = co_await conn->recover(kRecoveryBudget);
   } catch (const std::exception& e) {
     log_.warn("recovering an interrupted connection failed: {}", e.what());
   }
@@ -436,7 +600,7 @@ asio::awaitable<void> Pool::reconnect_loop() {
       }
       ++connecting_;
     }
-    auto [conn, failure] = co_await open_reserved();
+    auto [conn, failure] = co_await open_reserved(ioc_.get_executor());
     if (conn) {
       log_.info("database connection restored after {} attempts", attempt);
       give_back(std::move(conn));
@@ -456,15 +620,15 @@ asio::awaitable<CheckResult> Pool::check_health() {
     std::lock_guard lock(mutex_);
     if (!healthy_) co_return CheckResult::failed("Database connection failed");
     if (Clock::now() - health_checked_ < settings_.health_cache) co_return health_cached_;
-    // Every connection busy means the database works; probing would only queue.
-    if (idle_.empty() && open_ + connecting_ >= max_open()) co_return CheckResult::ok();
   }
+  // On the statement path, beside the requests: it answers within the
+  // statement deadline or readiness fails, even when every connection is busy.
   CheckResult result = CheckResult::ok();
   try {
-    auto conn = co_await acquire();
-    co_await conn->query("SELECT 1", {}, settings_.connect_timeout);
+    co_await query("SELECT 1", {}, {.read_only = true});
   } catch (const PgError& e) {
-    result = CheckResult::failed("Database connection failed");
+    result = CheckResult::failed(e.is_timeout() ? "Database did not answer within the statement deadline"
+                                                : "Database connection failed");
     log_.warn("readiness check SELECT 1 failed: {}", e.what());
   }
   {
@@ -480,17 +644,35 @@ PoolStats Pool::stats() const {
   PoolStats s = counters_;
   s.size = open_;
   s.idle = idle_.size();
-  s.checked_out = open_ - idle_.size();
+  s.pipelined = pipelined_open_;
+  s.checked_out = open_ - idle_.size() - pipelined_open_;
   s.overflow = open_ > settings_.size ? open_ - settings_.size : 0;
   s.connecting = connecting_;
   s.waiting = waiters_.size();
   s.max = max_open();
   s.healthy = healthy_;
   s.last_error = last_error_;
+  for (const auto& lane : lanes_) {
+    const auto l = lane->stats();
+    s.statements_in_flight += l.in_flight;
+    s.statements_waiting += l.waiting;
+    s.statements_total += l.statements_total;
+    s.statement_failures_total += l.failed_total;
+    s.deadline_failures_total += l.deadline_failures_total;
+    s.dead_connections_total += l.dead_connections_total;
+    s.statements_retried_total += l.retried_total;
+  }
   return s;
 }
 
 asio::awaitable<void> Pool::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;  // no new pipelined connections, no new checkouts
+  }
+  // Each lane on its own loop: answers its statements with pool_closed and
+  // closes its pipelined connections there.
+  for (auto& lane : lanes_) co_await asio::co_spawn(lane->executor(), lane->stop(), asio::use_awaitable);
   std::deque<Idle> closing;
   std::list<std::shared_ptr<Waiter>> failing;
   std::size_t checked_out = 0;
@@ -505,6 +687,7 @@ asio::awaitable<void> Pool::stop() {
     if (open_ == 0) all_returned_.set();
     if (background_ == 0) background_done_.set();
   }
+
   for (auto& w : failing) w->ready.try_send(boost::system::error_code{});
   std::size_t closed_idle = closing.size();
   closing.clear();
@@ -512,6 +695,7 @@ asio::awaitable<void> Pool::stop() {
   // TCP and never answers would otherwise hold stop() for DB_CONNECT_TIMEOUT).
   asio::post(reconnect_strand_, [this] {
     reconnect_timer_.cancel();
+    maintenance_timer_.cancel();
     reconnect_cancel_.emit(asio::cancellation_type::terminal);
   });
   log_.info("database pool stopping: closed {} idle connections, waiting for {} in use", closed_idle, checked_out);

@@ -1,12 +1,21 @@
 #pragma once
-// A connection pool with the knobs of ARCHITECTURE.md: a fixed core plus
-// overflow under burst, FIFO-fair waiting with a deadline, pre-ping of idle
-// connections, recycling by age, discard of broken connections, background
-// reconnection with capped exponential backoff while the database is down.
+// A connection pool with the knobs of ARCHITECTURE.md and two ways in:
 //
-// It is a lifecycle component (critical for readiness, but a down database
-// never stops the process unless fail_fast), and registers the "database"
-// readiness check. All shared state sits behind one small mutex.
+// - query(): one autocommit statement on the shared path. Each event loop
+//   has a StatementLane whose pipelined connections carry many callers'
+//   statements at once (statement_lane.hpp); a statement never leaves its
+//   caller's loop, and every one has a deadline.
+// - acquire(): an exclusive checkout for transactions, COPY and session
+//   state, with a fixed core plus overflow under burst, FIFO-fair waiting
+//   with a deadline, pre-ping of idle connections, recycling by age, discard
+//   of broken connections.
+//
+// Both draw on one budget of size + overflow connections; background
+// reconnection with capped exponential backoff runs while the database is
+// down. It is a lifecycle component (critical for readiness, but a down
+// database never stops the process unless fail_fast), and registers the
+// "database" readiness check. Shared state sits behind one small mutex; a
+// lane's state belongs to its loop.
 
 #include <array>
 #include <atomic>
@@ -18,13 +27,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "lib/lifecycle/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
@@ -32,6 +41,7 @@
 #include "lib/pg/connection.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/pg/pool_settings.hpp"
+#include "lib/pg/statement_lane.hpp"
 
 namespace spdlog {
 class logger;
@@ -70,6 +80,15 @@ struct PoolStats {
   std::size_t connecting = 0;
   std::size_t waiting = 0;       // acquirers queued
   std::size_t max = 0;           // size + max_overflow
+  std::size_t pipelined = 0;     // open connections carrying the shared statement path
+  // The statement path, summed over the event loops' lanes.
+  std::size_t statements_in_flight = 0;
+  std::size_t statements_waiting = 0;        // for room on a pipelined connection
+  std::uint64_t statements_total = 0;
+  std::uint64_t statement_failures_total = 0;  // answered with an error
+  std::uint64_t deadline_failures_total = 0;   // answered with deadline_exceeded
+  std::uint64_t dead_connections_total = 0;    // pipelined connections replaced for a missed deadline
+  std::uint64_t statements_retried_total = 0;  // reads sent again after another's failure
   std::uint64_t created_total = 0;
   std::uint64_t failed_total = 0;       // connection attempts that failed
   std::uint64_t invalidated_total = 0;  // connections discarded as broken/stale
@@ -83,10 +102,22 @@ struct PoolStats {
   std::string last_error;               // last connect error (no secrets)
 };
 
+// A statement on the shared path.
+struct StatementOptions {
+  std::chrono::milliseconds deadline{0};  // 0 = DB_STATEMENT_DEADLINE
+  // A read that may share a Sync with other callers' reads (a faster path,
+  // with the same results: pipelined_connection.hpp). Never for a statement
+  // that writes, locks or depends on transaction state.
+  bool read_only = false;
+};
+
 class Pool final : public lifecycle::Component {
  public:
+  // `loops`: the event loops whose coroutines call query(), each run by
+  // exactly one thread (lifecycle::EventLoops); each gets a lane. Empty: one
+  // lane on a strand of `ioc`, and every caller hops to it and back.
   Pool(boost::asio::io_context& ioc, ConnectOptions connect, PoolSettings settings, spdlog::logger& log,
-       lifecycle::Readiness& readiness);
+       lifecycle::Readiness& readiness, std::vector<boost::asio::any_io_executor> loops = {});
   ~Pool() override;
 
   std::string_view name() const override { return "postgres-pool"; }
@@ -98,7 +129,15 @@ class Pool final : public lifecycle::Component {
   // connections to come back, closes everything, joins background tasks.
   boost::asio::awaitable<void> stop() override;
 
+  // One autocommit statement on the caller's loop's lane; resumes there.
+  // Throws PgError: query_failed (the statement's own error, nobody else's),
+  // deadline_exceeded, cancelled, pool_closed, connect_failed, connection_lost.
+  // Without a free slot for a pipelined connection, it runs on an exclusive
+  // checkout instead.
+  boost::asio::awaitable<Result> query(std::string_view sql, const Params& params = {}, StatementOptions options = {});
+
   // Throws PgError(pool_timeout | pool_closed | connect_failed | cancelled).
+  // DB_POOL_TIMEOUT bounds the whole call, pre-pings included.
   boost::asio::awaitable<PooledConnection> acquire();
 
   PoolStats stats() const;
@@ -109,6 +148,7 @@ class Pool final : public lifecycle::Component {
  private:
   friend class PooledConnection;
   struct Waiter;
+  class LaneHost;
   struct Idle {
     std::unique_ptr<Connection> conn;
     std::chrono::steady_clock::time_point since;
@@ -121,13 +161,23 @@ class Pool final : public lifecycle::Component {
   void keep_locked(std::unique_ptr<Connection> conn, std::unique_ptr<Connection>& doomed);
   void closed_one_locked();
   void wake_for_free_slot_locked();
-  boost::asio::awaitable<std::unique_ptr<Connection>> open_connection();
+  boost::asio::awaitable<std::unique_ptr<Connection>> open_connection(boost::asio::any_io_executor executor);
   struct Opened {
     std::unique_ptr<Connection> conn;
     std::optional<PgError> error;
   };
-  boost::asio::awaitable<Opened> open_reserved();
-  boost::asio::awaitable<bool> validate(Connection& conn, std::chrono::steady_clock::time_point idle_since);
+  boost::asio::awaitable<Opened> open_reserved(boost::asio::any_io_executor executor);
+  boost::asio::awaitable<bool> validate(Connection& conn, std::chrono::steady_clock::time_point idle_since,
+                                        std::chrono::steady_clock::time_point deadline);
+  boost::asio::awaitable<Result> query_until(std::string_view sql, const Params& params,
+                                             std::chrono::steady_clock::time_point deadline, bool read_only);
+  StatementLane* lane_on(const boost::asio::any_io_executor& executor) const;
+  // StatementLane::Host, through LaneHost.
+  bool reserve_lane_slot();
+  boost::asio::awaitable<std::unique_ptr<Connection>> open_for_lane(boost::asio::any_io_executor executor);
+  void lane_slot_closed(bool failed);
+  void start_maintenance();
+  boost::asio::awaitable<void> maintenance_loop();
   boost::asio::awaitable<void> recover(std::unique_ptr<Connection> conn);
   boost::asio::awaitable<void> reconnect_loop();
   void spawn_background(boost::asio::any_io_executor executor, boost::asio::awaitable<void> task);
@@ -141,13 +191,14 @@ class Pool final : public lifecycle::Component {
   PoolSettings settings_;
   spdlog::logger& log_;
   lifecycle::Readiness& readiness_;
-  boost::asio::thread_pool blocking_{1};  // PQcancel blocks: it never runs on an I/O thread
 
   mutable std::mutex mutex_;  // guards everything below up to the atomics
   std::deque<Idle> idle_;     // most recently used at the back (LIFO keeps few connections warm)
   std::list<std::shared_ptr<Waiter>> waiters_;  // FIFO
-  std::size_t open_ = 0;        // idle + checked out + recovering
+  std::size_t open_ = 0;        // idle + checked out + recovering + pipelined
   std::size_t connecting_ = 0;
+  std::size_t lane_slots_ = 0;  // pipelined connections, open or opening
+  std::size_t pipelined_open_ = 0;
   bool closed_ = false;
   bool healthy_ = false;
   std::string last_error_;
@@ -161,8 +212,15 @@ class Pool final : public lifecycle::Component {
   lifecycle::AsyncEvent all_returned_;
   boost::asio::strand<boost::asio::io_context::executor_type> reconnect_strand_;
   boost::asio::steady_timer reconnect_timer_;  // reconnect_strand_ only
+  boost::asio::steady_timer maintenance_timer_;  // reconnect_strand_ only
   boost::asio::cancellation_signal reconnect_cancel_;  // reconnect_strand_ only
   bool reconnecting_ = false;                  // mutex
+
+  // Lanes last: built after everything they use, destroyed first.
+  std::unique_ptr<LaneHost> lane_host_;
+  std::optional<boost::asio::strand<boost::asio::io_context::executor_type>> lane_strand_;  // without loops
+  std::vector<std::unique_ptr<StatementLane>> lanes_;
+  std::vector<const boost::asio::execution_context*> lane_contexts_;
 };
 
 }  // namespace svc::pg

@@ -16,6 +16,11 @@ struct PoolSettings {
   std::chrono::milliseconds recycle{30 * 60 * 1'000};   // DB_POOL_RECYCLE: max lifetime
   std::chrono::milliseconds connect_timeout{5'000};     // DB_CONNECT_TIMEOUT
   std::chrono::milliseconds statement_timeout{0};       // DB_STATEMENT_TIMEOUT; 0 = server default
+  std::chrono::milliseconds statement_deadline{5'000};  // DB_STATEMENT_DEADLINE: client-side bound on every statement
+  std::chrono::milliseconds tcp_user_timeout{10'000};   // DB_TCP_USER_TIMEOUT; 0 = off
+  std::size_t pipeline_connections = 1;  // DB_PIPELINE_CONNECTIONS: pipelined connections per event loop
+  std::size_t pipeline_depth = 64;       // DB_PIPELINE_DEPTH: statements in flight per pipelined connection
+  bool pipeline_batch_reads = true;      // DB_PIPELINE_BATCH_READS: read-only statements may share a Sync
   std::chrono::milliseconds reconnect_backoff_max{500};  // DB_RECONNECT_BACKOFF_MAX: readiness within 1 s of recovery
   std::chrono::milliseconds health_cache{1'000};        // /ready reuses a SELECT 1 this young
   bool prepared_statements = true;  // DB_PREPARED_STATEMENTS=false for PgBouncer transaction mode

@@ -266,7 +266,6 @@ TEST_CASE("copy_in, binary format: every row arrives exactly (raw text, NULLs, s
 
 TEST_CASE("a query past its deadline is cancelled on the server within 1 s and the connection recovers") {
   pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
-    asio::thread_pool blocking(1);
     auto o = pgtest::options("cancel");
     auto c = co_await connect(ioc, o);
     int pid = c->backend_pid();
@@ -285,7 +284,7 @@ TEST_CASE("a query past its deadline is cancelled on the server within 1 s and t
     auto failed1 = co_await error_of(c->query("SELECT 1"));
     CHECK(failed1.has_value());  // unusable until recovered
 
-    bool recovered = co_await c->recover(blocking.get_executor(), 2s);
+    bool recovered = co_await c->recover(2s);
     CHECK(recovered);
     auto r = co_await c->query("SELECT 1");
     CHECK(r.int32(0, 0) == 1);
@@ -293,13 +292,11 @@ TEST_CASE("a query past its deadline is cancelled on the server within 1 s and t
     // The server no longer runs pg_sleep for us.
     CHECK(pgtest::oracle_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
                                 o.application_name + "' AND query LIKE '%pg_sleep%' AND state = 'active'") == "0");
-    blocking.join();
   });
 }
 
 TEST_CASE("cancelling the awaiting coroutine interrupts the query; recovery also rolls back its transaction") {
   pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
-    asio::thread_pool blocking(1);
     auto c = co_await connect(ioc, pgtest::options("cancel2"));
     co_await c->execute("BEGIN");
     asio::steady_timer timer(ioc, 200ms);
@@ -308,10 +305,9 @@ TEST_CASE("cancelling the awaiting coroutine interrupts the query; recovery also
     CHECK(winner.index() == 1);
     CHECK(Clock::now() - t0 < 1s);
     CHECK(c->interrupted());
-    bool recovered = co_await c->recover(blocking.get_executor(), 2s);
+    bool recovered = co_await c->recover(2s);
     CHECK(recovered);
     CHECK(c->transaction_status() == Connection::TxStatus::idle);
-    blocking.join();
   });
 }
 

@@ -547,6 +547,11 @@ TEST_SUITE("config") {
         "DB_POOL_RECYCLE=1800",
         "DB_CONNECT_TIMEOUT=5",
         "DB_STATEMENT_TIMEOUT=0",
+        "DB_STATEMENT_DEADLINE=5",
+        "DB_TCP_USER_TIMEOUT=10",
+        "DB_PIPELINE_CONNECTIONS=1",
+        "DB_PIPELINE_DEPTH=64",
+        "DB_PIPELINE_BATCH_READS=true",
         "DB_PREPARED_STATEMENTS=true",
         "DB_FAIL_FAST=false",
         "DB_RECONNECT_BACKOFF_MAX=0.5",
@@ -679,7 +684,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 40);
+    CHECK(variables.size() == 45);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
