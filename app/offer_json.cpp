@@ -51,42 +51,55 @@ std::string_view trim_decimal(std::string_view numeric) noexcept {
 }
 
 void append_offer(std::string& out, const StoredOffer& o) {
-  out += '{';
-  append_text_field(out, "id", o.id);
-  append_text_field(out, "exchange", o.exchange);
-  append_text_field(out, "external_id", o.external_id);
-  append_text_field(out, "timestamp", svc::pg::format_timestamp(o.fetched_at));
-  append_text_field(out, "fiat", o.fiat);
-  append_text_field(out, "asset", o.asset);
-  append_key(out, "price");
-  out.append(trim_decimal(o.price));
-  append_key(out, "available");
-  out.append(trim_decimal(o.available));
-  append_key(out, "min_limit");
-  out.append(trim_decimal(o.min_limit));
-  append_key(out, "max_limit");
-  out.append(trim_decimal(o.max_limit));
-  append_key(out, "payment_methods");
-  out.append(o.payment_methods_json);  // JSON from the database (json_agg)
-  append_text_field(out, "trade_type", o.trade_type);
-  append_text_field(out, "advertiser", o.advertiser);
+  // The keys are literals: nothing to escape.
+  out.append("{\"id\":");
+  append_string(out, o.id);
+  out.append(",\"exchange\":");
+  append_string(out, o.exchange);
+  out.append(",\"external_id\":");
+  append_string(out, o.external_id);
+  out.append(",\"timestamp\":\"");
+  svc::pg::append_timestamp(out, o.fetched_at);
+  out += '"';
+  out.append(",\"fiat\":");
+  append_string(out, o.fiat);
+  out.append(",\"asset\":");
+  append_string(out, o.asset);
+  out.append(",\"price\":").append(trim_decimal(o.price));
+  out.append(",\"available\":").append(trim_decimal(o.available));
+  out.append(",\"min_limit\":").append(trim_decimal(o.min_limit));
+  out.append(",\"max_limit\":").append(trim_decimal(o.max_limit));
+  out.append(",\"payment_methods\":").append(o.payment_methods_json);  // JSON from the database (json_agg)
+  out.append(",\"trade_type\":");
+  append_string(out, o.trade_type);
+  out.append(",\"advertiser\":");
+  append_string(out, o.advertiser);
   out += '}';
 }
 
-std::string offers_json(const std::vector<StoredOffer>& offers) {
-  std::string out;
-  out.reserve(64 + offers.size() * 400);
+namespace {
+void append_offers(std::string& out, const OfferRows& offers) {
   out += '[';
-  for (const auto& o : offers) {
-    if (out.size() > 1) out += ',';
-    append_offer(out, o);
+  for (std::size_t i = 0; i < offers.size(); ++i) {
+    if (i > 0) out += ',';
+    append_offer(out, offers[i]);
   }
   out += ']';
+}
+}  // namespace
+
+std::string offers_json(const OfferRows& offers) {
+  std::string out;
+  out.reserve(64 + offers.size() * 512);
+  append_offers(out, offers);
   return out;
 }
 
 std::string history_json(const HistoryPage& page) {
-  std::string out = "{\"items\":" + offers_json(page.items);
+  std::string out;
+  out.reserve(96 + page.items.size() * 512);
+  out.append("{\"items\":");
+  append_offers(out, page.items);
   out.append(",\"next_cursor\":");
   if (page.next)
     append_string(out, encode_cursor(*page.next));

@@ -16,7 +16,7 @@ std::string_view trim_decimal(std::string_view numeric) noexcept;
 
 void append_offer(std::string& out, const StoredOffer& offer);
 // [ {...}, ... ]
-std::string offers_json(const std::vector<StoredOffer>& offers);
+std::string offers_json(const OfferRows& offers);
 // {"items":[...],"next_cursor":"..."|null}
 std::string history_json(const HistoryPage& page);
 // {"id":..,"name":..} list

@@ -172,10 +172,10 @@ void add_offer_routes(AppState& app) {
                                                    std::string(id), true, {}}});
                    }
                    const auto offer = co_await app.store.find(id);
-                   if (!offer) throw http::HttpError(http::Status::not_found, "Offer not found");
+                   if (offer.empty()) throw http::HttpError(http::Status::not_found, "Offer not found");
                    std::string body;
                    body.reserve(512);
-                   append_offer(body, *offer);
+                   append_offer(body, offer[0]);
                    co_return json_text(std::move(body));
                  });
 

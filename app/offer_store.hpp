@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "app/exchanges/offer.hpp"
+#include "lib/pg/result.hpp"
 #include "lib/pg/timestamp.hpp"
 
 namespace svc::pg {
@@ -23,22 +24,40 @@ namespace p2p {
 
 using svc::pg::Micros;
 
-// An offer row as the API returns it. Decimals and the timestamp are kept
-// as the database's text; offer_json.cpp turns them into JSON.
+// An offer row as the API returns it: views into the result that holds it
+// (OfferRows), valid while that lives; nothing is copied on the way from the
+// database to the JSON. Decimals stay the database's text; offer_json.cpp
+// writes them out.
 struct StoredOffer {
-  std::string id;  // uuid
-  std::string exchange;
-  std::string external_id;
+  std::string_view id;  // uuid
+  std::string_view exchange;
+  std::string_view external_id;
   Micros fetched_at;
-  std::string fiat;
-  std::string asset;
-  std::string trade_type;
-  std::string price;  // numeric(20,8) text, e.g. "36.50000000"
-  std::string available;
-  std::string min_limit;
-  std::string max_limit;
-  std::string advertiser;
-  std::string payment_methods_json;  // a JSON array of names, sorted, from the database
+  std::string_view fiat;
+  std::string_view asset;
+  std::string_view trade_type;
+  std::string_view price;  // numeric(20,8) text, e.g. "36.50000000"
+  std::string_view available;
+  std::string_view min_limit;
+  std::string_view max_limit;
+  std::string_view advertiser;
+  std::string_view payment_methods_json;  // a JSON array of names, sorted, from the database
+};
+
+// Offer rows in the order the query returned them.
+class OfferRows {
+ public:
+  OfferRows() = default;
+  explicit OfferRows(svc::pg::Result result) noexcept;
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  StoredOffer operator[](std::size_t row) const;
+  // Keeps the first n rows only.
+  void truncate(std::size_t n) noexcept;
+
+ private:
+  svc::pg::Result result_;
+  std::size_t count_ = 0;
 };
 
 // Position in the history (newest first): the last row of a page.
@@ -65,7 +84,7 @@ struct HistoryQuery {
 };
 
 struct HistoryPage {
-  std::vector<StoredOffer> items;
+  OfferRows items;
   std::optional<HistoryCursor> next;  // set when more rows follow
 };
 
@@ -89,8 +108,9 @@ class OfferStore {
   // Stores the batch (payment methods upserted by name, offers linked) in one
   // transaction and returns the rows as stored, in batch order. Throws
   // svc::pg::PgError; nothing is written then.
-  boost::asio::awaitable<std::vector<StoredOffer>> save(const std::vector<Offer>& offers);
-  boost::asio::awaitable<std::optional<StoredOffer>> find(std::string_view id);
+  boost::asio::awaitable<OfferRows> save(const std::vector<Offer>& offers);
+  // No row when there is no such offer.
+  boost::asio::awaitable<OfferRows> find(std::string_view id);
   boost::asio::awaitable<HistoryPage> history(const HistoryQuery& query);
   boost::asio::awaitable<std::vector<PaymentMethod>> payment_methods();
   boost::asio::awaitable<MarketStats> stats(const OfferFilter& filter, std::chrono::seconds window);

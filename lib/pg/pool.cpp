@@ -115,6 +115,7 @@ Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings,
   lane.connections = settings_.pipeline_connections;
   lane.connection.depth = settings_.pipeline_depth;
   lane.connection.batch_reads = settings_.pipeline_batch_reads;
+  lane.connection.cork = settings_.pipeline_cork;
   lane.recycle = settings_.recycle;
   if (loops.empty()) {
     lane_strand_.emplace(asio::make_strand(ioc));
@@ -260,15 +261,35 @@ void Pool::start_maintenance() {
   asio::dispatch(reconnect_strand_, [this] { spawn_counted(reconnect_strand_, maintenance_loop(), {}); });
 }
 
-asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection(asio::any_io_executor executor) {
+asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection(asio::any_io_executor executor,
+                                                                  Clock::time_point deadline) {
   std::unique_ptr<Connection> conn;
   std::optional<PgError> failure;
+  // An acquire's DB_POOL_TIMEOUT bounds its connect too.
+  const ConnectOptions* options = &connect_;
+  ConnectOptions shortened;
+  const bool cut_short = deadline - Clock::now() < connect_.connect_timeout;
+  if (cut_short) {
+    shortened = connect_;
+    shortened.connect_timeout = std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()),
+                                         std::chrono::milliseconds(1));
+    options = &shortened;
+  }
   try {
-    conn = co_await Connection::connect(std::move(executor), connect_, log_);
+    conn = co_await Connection::connect(std::move(executor), *options, log_);
   } catch (const PgError& e) {
     failure = e;
   }
   if (failure && failure->code_value() == errc::cancelled) throw *failure;  // our caller left: no news about the database
+  if (failure && cut_short && Clock::now() >= deadline) {
+    // The caller's time ran out, not DB_CONNECT_TIMEOUT: no news about the database either.
+    {
+      std::lock_guard lock(mutex_);
+      ++counters_.timeouts_total;
+    }
+    throw PgError(errc::pool_timeout, "no database connection within " + std::to_string(ms(settings_.acquire_timeout)) +
+                                          " ms (connecting: " + failure->message() + ")");
+  }
   bool start_reconnect = false;
   {
     std::lock_guard lock(mutex_);
@@ -306,10 +327,10 @@ asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection(asio::any_io_
 // The caller has reserved a slot (connecting_ + 1): the slot becomes an open
 // connection, or is freed for the next waiter (who will most likely fail fast
 // too, instead of timing out).
-asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor) {
+asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor, Clock::time_point deadline) {
   Opened result;
   try {
-    result.conn = co_await open_connection(std::move(executor));
+    result.conn = co_await open_connection(std::move(executor), deadline);
   } catch (const PgError& e) {
     result.error = e;
   }
@@ -329,7 +350,7 @@ asio::awaitable<bool> Pool::validate(Connection& conn, Clock::time_point idle_si
   bool alive = true;
   try {
     // Within what is left of the acquire's DB_POOL_TIMEOUT (and the statement deadline).
-    const auto left = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+    const auto left = std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()),
                                settings_.statement_deadline);
     if (left.count() <= 0) throw PgError(errc::timeout, "no time left for the pre-ping");
     co_await conn.query("SELECT 1", {}, left);
@@ -438,7 +459,7 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     }
 
     if (connect_new) {
-      auto [conn, failure] = co_await open_reserved(ioc_.get_executor());
+      auto [conn, failure] = co_await open_reserved(ioc_.get_executor(), deadline);
       if (!conn) throw *failure;
       conn->rehome(executor);
       record_wait(started);

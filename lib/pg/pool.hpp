@@ -161,12 +161,17 @@ class Pool final : public lifecycle::Component {
   void keep_locked(std::unique_ptr<Connection> conn, std::unique_ptr<Connection>& doomed);
   void closed_one_locked();
   void wake_for_free_slot_locked();
-  boost::asio::awaitable<std::unique_ptr<Connection>> open_connection(boost::asio::any_io_executor executor);
+  // `deadline`: the caller's (an acquire's); bounds the connect below DB_CONNECT_TIMEOUT.
+  boost::asio::awaitable<std::unique_ptr<Connection>> open_connection(
+      boost::asio::any_io_executor executor,
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
   struct Opened {
     std::unique_ptr<Connection> conn;
     std::optional<PgError> error;
   };
-  boost::asio::awaitable<Opened> open_reserved(boost::asio::any_io_executor executor);
+  boost::asio::awaitable<Opened> open_reserved(
+      boost::asio::any_io_executor executor,
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
   boost::asio::awaitable<bool> validate(Connection& conn, std::chrono::steady_clock::time_point idle_since,
                                         std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result> query_until(std::string_view sql, const Params& params,

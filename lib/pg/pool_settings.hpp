@@ -21,6 +21,7 @@ struct PoolSettings {
   std::size_t pipeline_connections = 1;  // DB_PIPELINE_CONNECTIONS: pipelined connections per event loop
   std::size_t pipeline_depth = 64;       // DB_PIPELINE_DEPTH: statements in flight per pipelined connection
   bool pipeline_batch_reads = true;      // DB_PIPELINE_BATCH_READS: read-only statements may share a Sync
+  bool pipeline_cork = true;             // TCP_CORK around a turn's writes (a knob for scripts/bench-db only)
   std::chrono::milliseconds reconnect_backoff_max{500};  // DB_RECONNECT_BACKOFF_MAX: readiness within 1 s of recovery
   std::chrono::milliseconds health_cache{1'000};        // /ready reuses a SELECT 1 this young
   bool prepared_statements = true;  // DB_PREPARED_STATEMENTS=false for PgBouncer transaction mode

@@ -18,5 +18,7 @@ std::optional<Micros> parse_timestamp(std::string_view text) noexcept;
 
 // "2026-11-23T09:32:53.573555Z"
 std::string format_timestamp(Micros t);
+// The same, appended (no allocation of its own: once per row of an answer).
+void append_timestamp(std::string& out, Micros t);
 
 }  // namespace svc::pg

@@ -2,6 +2,7 @@
 //
 //   pool_bench --url URL [--concurrency 64] [--seconds 10] [--pool-size N]
 //              [--pipeline K] [--threads T] [--warmup 2]
+//              [--shared [--read-only 0|1] [--connections C] [--depth D] [--cork 0|1]]
 //
 // Without --url the URL comes from DATABASE_URL, which keeps the password
 // out of the process list (scripts/bench-db does that).
@@ -16,6 +17,13 @@
 // pgbench_branches, read at start). With --pipeline K each iteration sends K
 // such statements in one Connection::pipeline() call and counts K
 // transactions; latency is then per call.
+//
+// --shared: the statement path instead, as the service's handlers use it:
+// T event loops (one thread each, lifecycle::EventLoops), clients spread
+// over them, each iteration one `co_await pool.query(...)`. --read-only 1
+// marks the statements read-only (they may share a Sync), --connections C
+// pipelined connections per loop, --depth D statements in flight on each,
+// --cork 0 turns TCP_CORK off; the pool size must leave room for T x C.
 //
 // The clients first run unmeasured until the pool has opened all its
 // connections (it opens them on demand) and --warmup seconds more, then
@@ -63,6 +71,7 @@
 
 #include "lib/config/database_url.hpp"
 #include "lib/lifecycle/async_event.hpp"
+#include "lib/lifecycle/event_loops.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/connection.hpp"
 #include "lib/pg/error.hpp"
@@ -85,13 +94,19 @@ struct Options {
   int pipeline = 1;
   int threads = 1;
   int warmup = 2;
+  bool shared = false;
+  bool read_only = false;
+  int connections = 1;
+  int depth = 64;
+  bool cork = true;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "pool_bench: %s\n"
                "usage: pool_bench [--url URL (default: $DATABASE_URL)] [--concurrency 64] [--seconds 10] [--pool-size N (default: concurrency)]\n"
-               "                  [--pipeline 1] [--threads 1] [--warmup 2]\n",
+               "                  [--pipeline 1] [--threads 1] [--warmup 2]\n"
+               "                  [--shared [--read-only 0|1] [--connections 1] [--depth 64] [--cork 0|1]]\n",
                why.c_str());
   std::exit(2);
 }
@@ -110,6 +125,10 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view flag = argv[i];
     if (flag == "-h" || flag == "--help") usage("help");
+    if (flag == "--shared") {
+      o.shared = true;
+      continue;
+    }
     if (i + 1 >= argc) usage("missing value for " + std::string(flag));
     std::string_view v = argv[++i];
     if (flag == "--url") o.url = v;
@@ -119,6 +138,10 @@ Options parse(int argc, char** argv) {
     else if (flag == "--pipeline") o.pipeline = parse_int(flag, v, 1, 1'000);
     else if (flag == "--threads") o.threads = parse_int(flag, v, 1, 64);
     else if (flag == "--warmup") o.warmup = parse_int(flag, v, 0, 60);
+    else if (flag == "--read-only") o.read_only = parse_int(flag, v, 0, 1) == 1;
+    else if (flag == "--connections") o.connections = parse_int(flag, v, 1, 64);
+    else if (flag == "--depth") o.depth = parse_int(flag, v, 1, 1'024);
+    else if (flag == "--cork") o.cork = parse_int(flag, v, 0, 1) == 1;
     else usage("unknown argument " + std::string(flag));
   }
   if (o.url.empty()) {
@@ -195,8 +218,11 @@ asio::awaitable<void> client(svc::pg::Pool& pool, const Options& opt, std::int32
     std::uint64_t done = 0;
     bool failed = false;
     try {
-      auto conn = co_await pool.acquire();
-      if (opt.pipeline == 1) {
+      if (opt.shared) {
+        auto r = co_await pool.query(kSql, svc::pg::Params(aid(rng)), {.read_only = opt.read_only});
+        if (r.rows() != 1) throw std::runtime_error("expected 1 row, got " + std::to_string(r.rows()));
+        done = 1;
+      } else if (auto conn = co_await pool.acquire(); opt.pipeline == 1) {
         auto r = co_await conn->query(kSql, svc::pg::Params(aid(rng)));
         if (r.rows() != 1) throw std::runtime_error("expected 1 row, got " + std::to_string(r.rows()));
         done = 1;
@@ -235,8 +261,8 @@ struct Report {
   svc::pg::PoolStats before, after;
 };
 
-asio::awaitable<Report> run(asio::io_context& ioc, svc::pg::Pool& pool, const Options& opt,
-                            std::vector<ClientStats>& stats) {
+asio::awaitable<Report> run(asio::io_context& ioc, const std::vector<asio::any_io_executor>& loops,
+                            svc::pg::Pool& pool, const Options& opt, std::vector<ClientStats>& stats) {
   Report rep;
   co_await pool.start();
   std::exception_ptr setup_failure;
@@ -259,7 +285,8 @@ asio::awaitable<Report> run(asio::io_context& ioc, svc::pg::Pool& pool, const Op
   std::random_device rd;
   shared.running = opt.concurrency;
   for (int i = 0; i < opt.concurrency; ++i) {
-    asio::co_spawn(ioc, client(pool, opt, max_aid, rd(), shared, stats[static_cast<std::size_t>(i)]),
+    asio::co_spawn(loops[static_cast<std::size_t>(i) % loops.size()],
+                   client(pool, opt, max_aid, rd(), shared, stats[static_cast<std::size_t>(i)]),
                    [&shared, &all_done](std::exception_ptr e) {
                      if (e) {
                        try {
@@ -268,7 +295,7 @@ asio::awaitable<Report> run(asio::io_context& ioc, svc::pg::Pool& pool, const Op
                          std::fprintf(stderr, "pool_bench: a client ended with an exception: %s\n", ex.what());
                        }
                      }
-                     if (shared.running.fetch_sub(1) == 1) all_done.set();
+                     if (shared.running.fetch_sub(1) == 1) all_done.set();  // AsyncEvent: from any thread
                    });
   }
 
@@ -277,7 +304,10 @@ asio::awaitable<Report> run(asio::io_context& ioc, svc::pg::Pool& pool, const Op
   // open (at most 30 s), then --warmup seconds more at full speed.
   asio::steady_timer timer(ioc);
   const auto open_deadline = Clock::now() + std::chrono::seconds(30);
-  while (pool.stats().size < static_cast<std::size_t>(opt.pool_size) && Clock::now() < open_deadline) {
+  const auto wanted = opt.shared ? static_cast<std::size_t>(opt.threads * opt.connections)
+                                 : static_cast<std::size_t>(opt.pool_size);
+  const auto opened = [&] { return opt.shared ? pool.stats().pipelined : pool.stats().size; };
+  while (opened() < wanted && Clock::now() < open_deadline) {
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(asio::use_awaitable);
   }
@@ -336,6 +366,13 @@ int main(int argc, char** argv) {
   settings.connect_timeout = std::chrono::seconds(10);
   settings.prepared_statements = true;  // like pgbench -M prepared
   settings.fail_fast = true;            // a benchmark against a down database is pointless
+  settings.pipeline_connections = static_cast<std::size_t>(opt.connections);
+  settings.pipeline_depth = static_cast<std::size_t>(opt.depth);
+  settings.pipeline_batch_reads = true;  // whether statements may share a Sync: --read-only
+  settings.pipeline_cork = opt.cork;
+  settings.statement_deadline = std::chrono::seconds(30);
+  if (opt.shared && static_cast<std::size_t>(opt.threads * opt.connections) >= settings.size)
+    settings.size = static_cast<std::size_t>(opt.threads * opt.connections) + 1;  // one stays for checkouts
 
   auto log = std::make_shared<spdlog::logger>("pool_bench", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   log->set_level(spdlog::level::warn);
@@ -344,10 +381,21 @@ int main(int argc, char** argv) {
   std::vector<ClientStats> stats(static_cast<std::size_t>(opt.concurrency));
   Report rep;
   std::exception_ptr failure;
-  {
+  if (opt.shared) {
+    // As in the service: one io_context per thread, the pool's lanes on them.
+    asio::io_context ioc(1);
+    svc::lifecycle::EventLoops loops(ioc, static_cast<unsigned>(opt.threads));
+    svc::pg::Pool pool(ioc, connect, settings, *log, readiness, loops.executors());
+    asio::co_spawn(ioc, run(ioc, loops.executors(), pool, opt, stats), [&](std::exception_ptr e, Report r) {
+      failure = e;
+      rep = std::move(r);
+    });
+    loops.run();
+  } else {
     asio::io_context ioc(opt.threads);
     svc::pg::Pool pool(ioc, connect, settings, *log, readiness);
-    asio::co_spawn(ioc, run(ioc, pool, opt, stats), [&](std::exception_ptr e, Report r) {
+    const std::vector<asio::any_io_executor> one{ioc.get_executor()};
+    asio::co_spawn(ioc, run(ioc, one, pool, opt, stats), [&](std::exception_ptr e, Report r) {
       failure = e;
       rep = std::move(r);
     });
@@ -391,11 +439,13 @@ int main(int argc, char** argv) {
   std::printf(
       "pool_bench tps=%.1f transactions=%llu total_transactions=%llu errors=%llu seconds=%.3f concurrency=%d "
       "pool_size=%d pipeline=%d threads=%d scale=%d latency_unit=%s samples=%zu p50_ms=%.3f p99_ms=%.3f "
-      "mean_ms=%.3f max_ms=%.3f acquire_wait_ms=%.3f cpu_us_per_tx=%.2f connections=%zu created=%llu\n",
+      "mean_ms=%.3f max_ms=%.3f acquire_wait_ms=%.3f cpu_us_per_tx=%.2f connections=%zu created=%llu "
+      "mode=%s read_only=%d pipelined=%zu depth=%d cork=%d\n",
       tps, static_cast<unsigned long long>(tx), static_cast<unsigned long long>(tx_total),
       static_cast<unsigned long long>(errors), rep.window_seconds, opt.concurrency, opt.pool_size, opt.pipeline,
       opt.threads, rep.scale, opt.pipeline == 1 ? "transaction" : "pipeline_call", lat.size(), p50, p99, mean_ms, max_ms,
       wait_ms, tx ? rep.cpu_seconds * 1e6 / static_cast<double>(tx) : 0.0, rep.after.size,
-      static_cast<unsigned long long>(rep.after.created_total));
+      static_cast<unsigned long long>(rep.after.created_total), opt.shared ? "shared" : "checkout",
+      opt.read_only ? 1 : 0, rep.after.pipelined, opt.depth, opt.cork ? 1 : 0);
   return 0;
 }

@@ -6,7 +6,10 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -423,4 +426,50 @@ TEST_CASE("server notices go to the connection's log, one line each") {
   REQUIRE(at != std::string::npos);
   auto line = text.substr(at, text.find('\n', at) - at);
   CHECK(line.find("second line") != std::string::npos);  // DETAIL folded into the same record
+}
+
+TEST_CASE("host names are resolved by Asio and given to libpq as hostaddr; an unknown name fails with a reason") {
+  auto o = pgtest::options("dns");
+  const auto at = o.conninfo.find("host='127.0.0.1'");
+  REQUIRE(at != std::string::npos);
+  o.conninfo.replace(at, std::string("host='127.0.0.1'").size(), "host='localhost'");
+  std::optional<PgError> unknown;
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await connect(ioc, o);
+    auto r = co_await c->query("SELECT inet_server_addr()::text");
+    // localhost may resolve to ::1 as well: the server answered on one of them.
+    CHECK((r.text(0, 0) == "127.0.0.1/32" || r.text(0, 0) == "::1/128"));
+    // libpq kept the name (hostaddr carries the address).
+    CHECK(std::string(PQhost(c->native())) == "localhost");
+
+    auto bad = o;
+    bad.conninfo.replace(at, std::string("host='localhost'").size(), "host='no-such-host.invalid'");
+    try {
+      co_await connect(ioc, bad);
+    } catch (const PgError& e) {
+      unknown = e;
+    }
+  });
+  REQUIRE(unknown);
+  CHECK(unknown->code_value() == errc::connect_failed);
+  CHECK(std::string(unknown->what()).find("could not resolve host \"no-such-host.invalid\"") != std::string::npos);
+}
+
+TEST_CASE("connections carry TCP keepalives and TCP_USER_TIMEOUT, so a silent peer breaks the socket") {
+  auto o = pgtest::options("tcp");
+  o.tcp_user_timeout = std::chrono::milliseconds(7000);
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto c = co_await connect(ioc, o);
+    const int fd = PQsocket(c->native());
+    int keepalive = 0, user_timeout = 0, idle = 0;
+    socklen_t n = sizeof(int);
+    ::getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, &n);
+    n = sizeof(int);
+    ::getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, &n);
+    n = sizeof(int);
+    ::getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &n);
+    CHECK(keepalive == 1);
+    CHECK(user_timeout == 7000);
+    CHECK(idle == 10);
+  });
 }

@@ -14,6 +14,7 @@
 #include "lib/pg/error.hpp"
 #include "lib/pg/pool.hpp"
 #include "tests/integration/pg_harness.hpp"
+#include "tests/support/tcp_relay.hpp"
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
@@ -348,4 +349,92 @@ TEST_CASE("a connection that answers SQLSTATE 25006 or 57P01 is discarded, not r
       co_await f.pool.stop();
     }, 1);
   }
+}
+
+namespace {
+// The harness's conninfo with the relay's port instead of the cluster's.
+svc::pg::ConnectOptions through(const testsupport::TcpRelay& relay, const std::string& tag) {
+  auto o = pgtest::options(tag);
+  const auto at = o.conninfo.find("port='");
+  REQUIRE(at != std::string::npos);
+  const auto end = o.conninfo.find('\'', at + 6);
+  o.conninfo.replace(at, end + 1 - at, "port='" + std::to_string(relay.port()) + "'");
+  return o;
+}
+int conninfo_port() {
+  const auto ci = pgtest::conninfo();
+  const auto at = ci.find("port='") + 6;
+  return std::stoi(ci.substr(at, ci.find('\'', at) - at));
+}
+}  // namespace
+
+TEST_CASE("an acquire honours DB_POOL_TIMEOUT in total, its pre-ping of a silent database included") {
+  testsupport::TcpRelay relay(conninfo_port());
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto log = pgtest::logger();
+    svc::lifecycle::Readiness readiness;
+    PoolSettings s = small_pool(1, 0);
+    s.acquire_timeout = 400ms;
+    Pool pool(ioc, through(relay, "preping-silent"), s, *log, readiness);
+    co_await pool.start();
+    { auto c = co_await pool.acquire(); }
+    co_await pause(1100ms);  // idle past the pre-ping threshold
+    relay.freeze();
+    const auto t0 = Clock::now();
+    std::optional<PgError> error;
+    try {
+      co_await pool.acquire();
+    } catch (const PgError& e) {
+      error = e;
+    }
+    const auto waited = Clock::now() - t0;
+    relay.resume();
+    REQUIRE(error);
+    CHECK(error->code_value() == errc::pool_timeout);
+    CHECK(waited >= 350ms);
+    CHECK(waited < 900ms);
+    co_await pool.stop();
+  });
+}
+
+TEST_CASE("a checked-out connection's statement honours DB_STATEMENT_DEADLINE and is then replaced, not recovered") {
+  testsupport::TcpRelay relay(conninfo_port());
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto log = pgtest::logger();
+    svc::lifecycle::Readiness readiness;
+    PoolSettings s = small_pool(1, 0);
+    s.statement_deadline = 300ms;
+    s.acquire_timeout = 2s;
+    Pool pool(ioc, through(relay, "exclusive-deadline"), s, *log, readiness);
+    co_await pool.start();
+    std::optional<PgError> error;
+    Clock::duration took{};
+    int old_pid = 0;
+    {
+      auto c = co_await pool.acquire();
+      old_pid = c->backend_pid();
+      co_await c->execute("BEGIN");
+      relay.freeze();
+      const auto t0 = Clock::now();
+      try {
+        co_await c->query("SELECT 1");
+      } catch (const PgError& e) {
+        error = e;
+      }
+      took = Clock::now() - t0;
+      CHECK(c->timed_out());
+    }
+    relay.resume();
+    REQUIRE(error);
+    CHECK(error->code_value() == errc::timeout);
+    CHECK(error->is_timeout());
+    CHECK(took >= 250ms);
+    CHECK(took < 800ms);
+    auto c = co_await pool.acquire();
+    CHECK(c->backend_pid() != old_pid);  // a new connection, not the stalled one cancelled
+    CHECK(c->transaction_status() == svc::pg::Connection::TxStatus::idle);
+    CHECK(pool.stats().invalidated_total >= 1);
+    c = svc::pg::PooledConnection();
+    co_await pool.stop();
+  });
 }

@@ -485,6 +485,33 @@ TEST_SUITE("config") {
           "DB_RECONNECT_BACKOFF_MAX=\"61\" is not a number of seconds (0.05-60)");
   }
 
+  TEST_CASE("statement deadline, TCP user timeout and the pipelined path: values and edges") {
+    const auto settings = load(minimal({{"DB_STATEMENT_DEADLINE", "2.5"}, {"DB_TCP_USER_TIMEOUT", "0"},
+                                        {"DB_PIPELINE_CONNECTIONS", "3"}, {"DB_PIPELINE_DEPTH", "16"},
+                                        {"DB_PIPELINE_BATCH_READS", "false"}}));
+    CHECK(settings.pool.statement_deadline == 2500ms);
+    CHECK(settings.pool.tcp_user_timeout == 0ms);
+    CHECK(settings.pool.pipeline_connections == 3);
+    CHECK(settings.pool.pipeline_depth == 16);
+    CHECK_FALSE(settings.pool.pipeline_batch_reads);
+    const auto defaults = load(minimal({}));
+    CHECK(defaults.pool.statement_deadline == 5s);
+    CHECK(defaults.pool.tcp_user_timeout == 10s);
+    CHECK(defaults.pool.pipeline_connections == 1);
+    CHECK(defaults.pool.pipeline_depth == 64);
+    CHECK(defaults.pool.pipeline_batch_reads);
+
+    CHECK(error_for(minimal({{"DB_STATEMENT_DEADLINE", "0"}})) ==
+          "DB_STATEMENT_DEADLINE=\"0\" is not a number of seconds (0.01-3600)");
+    CHECK(error_for(minimal({{"DB_TCP_USER_TIMEOUT", "-1"}})) ==
+          "DB_TCP_USER_TIMEOUT=\"-1\" is not a number of seconds (0-3600)");
+    CHECK(error_for(minimal({{"DB_PIPELINE_CONNECTIONS", "0"}})) ==
+          "DB_PIPELINE_CONNECTIONS=\"0\" is not an integer (1-64)");
+    CHECK(error_for(minimal({{"DB_PIPELINE_DEPTH", "1025"}})) == "DB_PIPELINE_DEPTH=\"1025\" is not an integer (1-1024)");
+    CHECK(error_for(minimal({{"DB_PIPELINE_BATCH_READS", "yes please"}})) ==
+          "DB_PIPELINE_BATCH_READS=\"yes please\" is not a boolean (true|false)");
+  }
+
   TEST_CASE("a bad DB variable is named in reading order") {
     try {
       load(minimal({{"DB_FAIL_FAST", "x"}, {"DB_POOL_SIZE", "x"}, {"LOG_LEVEL", "x"}}));
