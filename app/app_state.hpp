@@ -15,7 +15,8 @@
 #include "app/offer_store.hpp"
 #include "app/pairs_cache.hpp"
 #include "app/scraper.hpp"
-#include "lib/config/settings.hpp"
+#include "app/exchanges/exchange_telemetry.hpp"
+#include "lib/events/writer.hpp"
 #include "lib/http/client.hpp"
 #include "lib/http/api_key.hpp"
 #include "lib/http/router.hpp"
@@ -24,17 +25,18 @@
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/pool.hpp"
 #include "lib/pg/schema_migrator.hpp"
+#include "lib/service/request_telemetry.hpp"
+#include "lib/service/settings.hpp"
 #include "lib/telemetry/metrics.hpp"
-#include "lib/telemetry/telemetry.hpp"
 
 namespace p2p {
 
 struct AppState {
   // `loops`: where the HTTP server runs connections (EventLoops::executors()).
   AppState(boost::asio::io_context& ioc, std::vector<boost::asio::any_io_executor> loops,
-           svc::config::Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::logger> logger);
+           svc::service::Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::logger> logger);
 
-  svc::config::Settings settings;
+  svc::service::Settings settings;
   AppSettings app_settings;
   std::shared_ptr<spdlog::logger> log;
   svc::lifecycle::Readiness readiness;
@@ -42,10 +44,12 @@ struct AppState {
   svc::http::ApiKeyAuth auth;
   svc::lifecycle::Lifecycle lifecycle;
   svc::telemetry::Registry metrics;  // /metrics; families registered before serving
-  // Components, in start order (stopped in reverse). Telemetry first so that
-  // it flushes the events of everything stopped before it; app code records
-  // upstream calls and scrape rounds through telemetry.record_upstream/scrape.
-  svc::telemetry::Telemetry telemetry;
+  // Components, in start order (stopped in reverse). The event writer first
+  // (when TELEMETRY_ENABLED), so that it flushes the events of everything
+  // stopped before it; null when disabled.
+  std::unique_ptr<svc::events::Writer> events;
+  svc::service::RequestTelemetry request_telemetry;  // the server's requests
+  ExchangeTelemetry exchange_telemetry;              // exchange calls, scraper rounds
   svc::pg::Pool pool;
   svc::pg::SchemaMigrator migrator;
   svc::http::Client upstream;  // the exchanges' HTTP client
@@ -60,6 +64,6 @@ struct AppState {
 };
 
 // libpq connection options from the settings (password inside: never log).
-svc::pg::ConnectOptions connect_options(const svc::config::Settings& settings);
+svc::pg::ConnectOptions connect_options(const svc::service::Settings& settings);
 
 }  // namespace p2p

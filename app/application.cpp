@@ -9,27 +9,34 @@
 #include <boost/asio/use_future.hpp>
 
 #include "app/app_state.hpp"
+#include "app/cli.hpp"
 #include "app/migrations.hpp"
 #include "app/offer_routes.hpp"
 #include "app/routes.hpp"
+#include "lib/config/help.hpp"
 #include "lib/lifecycle/event_loops.hpp"
-#include "lib/lifecycle/probe_routes.hpp"
 #include "lib/pg/error.hpp"
+#include "lib/pg/pool_metrics.hpp"
+#include "lib/service/debug_routes.hpp"
+#include "lib/service/metrics_route.hpp"
+#include "lib/service/probe_routes.hpp"
 #include "lib/telemetry/logging.hpp"
-#include "lib/telemetry/metrics_route.hpp"
+#include "lib/telemetry/process_metrics.hpp"
 
 namespace p2p {
 
 namespace asio = boost::asio;
 namespace config = svc::config;
+using svc::service::Settings;
 
 // Exit codes: 0 clean shutdown, 1 start-up or runtime failure, 2 configuration
 // or usage error, 130 second signal during shutdown.
 constexpr int kExitFailure = 1;
 constexpr int kExitConfigError = 2;
 
-svc::pg::ConnectOptions connect_options(const config::Settings& settings) {
+svc::pg::ConnectOptions connect_options(const Settings& settings) {
   svc::pg::ConnectOptions o;
+  o.application_name = std::string(kServiceName);
   o.conninfo = settings.database.conninfo();
   o.connect_timeout = settings.pool.connect_timeout;
   o.statement_timeout = settings.pool.statement_timeout;
@@ -39,17 +46,22 @@ svc::pg::ConnectOptions connect_options(const config::Settings& settings) {
   return o;
 }
 
-AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, config::Settings s,
+AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, Settings s,
                    AppSettings a, std::shared_ptr<spdlog::logger> logger)
     : settings(std::move(s)),
       app_settings(std::move(a)),
       log(std::move(logger)),
       auth(settings.api_keys),
       lifecycle(ioc.get_executor(), *log, readiness, settings.shutdown),
-      telemetry(ioc, connect_options(settings), settings.telemetry, settings.shutdown.grace,
-                settings.pool.reconnect_backoff_max, metrics, *log, readiness),
+      events(settings.telemetry.enabled
+                 ? std::make_unique<svc::events::Writer>(ioc, connect_options(settings), event_schema(), settings.telemetry,
+                                                         settings.shutdown.grace, settings.pool.reconnect_backoff_max,
+                                                         metrics, *log, readiness)
+                 : nullptr),
+      request_telemetry(metrics, events.get(), settings.telemetry.access_log, *log),
+      exchange_telemetry(metrics, events.get()),
       pool(ioc, connect_options(settings), settings.pool, *log, readiness, loops),
-      migrator(ioc, pool, migrations(), *log, readiness,
+      migrator(ioc, pool, migrations(), std::string(kMigrationLock), *log, readiness,
                [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
       upstream(ioc, settings.upstream, *log),
       store(pool),
@@ -59,12 +71,12 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       scraper(ioc, app_settings.scrape_targets, app_settings.scrape_interval,
               [this](std::string_view name) -> Exchange& { return exchange(name); }, store, *log),
       server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {
-  binance.set_telemetry(&telemetry);
-  bybit.set_telemetry(&telemetry);
+  binance.set_telemetry(&exchange_telemetry);
+  bybit.set_telemetry(&exchange_telemetry);
   scraper.set_observer([this](const Scraper::TargetOutcome& o) {
     std::string target = o.target.market.asset;
     target.append("/").append(o.target.market.fiat).append(" ").append(o.target.market.trade_type);
-    telemetry.record_scrape({o.target.exchange, target, o.ok ? "ok" : "error", o.duration,
+    exchange_telemetry.record_scrape({o.target.exchange, target, o.ok ? "ok" : "error", o.duration,
                              static_cast<std::int64_t>(o.stored), static_cast<std::int64_t>(o.skipped)});
   });
 }
@@ -89,22 +101,23 @@ std::optional<svc::http::Response> map_database_errors(const std::exception& e) 
   return res;
 }
 
-int serve(config::Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::logger> log) {
+int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::logger> log) {
   log->info("p2p-dashboard starting: env={} threads={} database={}", config::to_string(settings.app_env),
             settings.threads, settings.database.sanitized());
   asio::io_context ioc(1);
   svc::lifecycle::EventLoops loops(ioc, settings.threads);
   AppState app(ioc, loops.executors(), std::move(settings), std::move(app_settings), log);
-  svc::lifecycle::add_probe_routes(app.router, app.readiness);
-  svc::telemetry::add_metrics_route(app.router, app.metrics);
+  svc::service::add_probe_routes(app.router, app.readiness);
+  svc::service::add_metrics_route(app.router, app.metrics);
+  svc::service::add_debug_db_route(app.router, app.auth, app.settings, app.pool, app.migrator);
   svc::telemetry::add_process_metrics(app.metrics);
-  svc::telemetry::add_build_info(app.metrics, "p2p-dashboard", P2P_VERSION, P2P_GIT_COMMIT);
-  svc::telemetry::add_pool_metrics(app.metrics, app.pool, "main");
+  svc::telemetry::add_build_info(app.metrics, kServiceName, P2P_VERSION, P2P_GIT_COMMIT);
+  svc::pg::add_pool_metrics(app.metrics, app.pool, "main");
   add_routes(app);
   add_offer_routes(app);
   app.server.set_exception_mapper(map_database_errors);
-  app.server.set_telemetry(&app.telemetry);
-  if (auto* telemetry = app.telemetry.component()) app.lifecycle.add(*telemetry);  // optional; flushes last
+  app.server.set_observer(&app.request_telemetry);
+  if (app.events) app.lifecycle.add(*app.events);  // optional; flushes last
   app.lifecycle.add(app.pool);
   app.lifecycle.add(app.migrator);
   app.lifecycle.add(app.upstream);
@@ -128,12 +141,12 @@ int serve(config::Settings settings, AppSettings app_settings, std::shared_ptr<s
 }
 
 // `p2p-dashboard migrate [--status]`: one connection, no server.
-int migrate(const config::Settings& settings, spdlog::logger& log, bool status_only) {
+int migrate(const Settings& settings, spdlog::logger& log, bool status_only) {
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
     auto conn = co_await svc::pg::Connection::connect(ioc.get_executor(), connect_options(settings), log);
     if (!status_only) {
-      int applied = co_await svc::pg::apply_migrations(*conn, migrations(), log);
+      int applied = co_await svc::pg::apply_migrations(*conn, migrations(), kMigrationLock, log);
       std::cout << "applied " << applied << " migration(s)\n";
       co_return 0;
     }
@@ -160,7 +173,7 @@ int run_application(int argc, char** argv) {
   std::vector<std::string_view> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   enum class Mode { serve, print_config, migrate, migrate_status } mode = Mode::serve;
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    config::print_help(std::cout, program, AppSettings::variables());
+    print_help(std::cout, program);
     return 0;
   }
   if (args.size() == 1 && args[0] == "--print-config") {
@@ -174,20 +187,21 @@ int run_application(int argc, char** argv) {
     return kExitConfigError;
   }
 
-  config::Settings settings;
+  Settings settings;
   AppSettings app_settings;
   try {
-    settings = config::Settings::from_env(config::process_env());
+    settings = Settings::from_env(config::process_env());
     app_settings = AppSettings::from_env(config::process_env(), settings.effective);
   } catch (const config::ConfigError& e) {
     std::cerr << "config error: " << e.what() << '\n';
     return kExitConfigError;
   }
   if (mode == Mode::print_config) {
-    config::print_config(std::cout, settings);
+    config::print_config(std::cout, settings.effective);
     return 0;
   }
-  auto log = svc::telemetry::make_logger("p2p-dashboard", settings.log_level, settings.log_format);
+  settings.upstream.user_agent = std::string(kServiceName) + "/1.0";
+  auto log = svc::telemetry::make_logger(std::string(kServiceName), settings.log_level, settings.log_format);
   for (const auto& note : settings.notes) log->info("config: {}", note);
   if (mode == Mode::serve) return serve(std::move(settings), std::move(app_settings), log);
   return migrate(settings, *log, mode == Mode::migrate_status);

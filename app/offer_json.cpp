@@ -1,7 +1,7 @@
 #include "app/offer_json.hpp"
 
 #include "lib/pg/result.hpp"
-#include "lib/telemetry/logging.hpp"
+#include "lib/core/escape.hpp"
 
 namespace p2p {
 
@@ -9,7 +9,7 @@ namespace {
 
 void append_string(std::string& out, std::string_view text) {
   out += '"';
-  svc::telemetry::append_json_escaped(out, text);
+  svc::core::append_json_escaped(out, text);
   out += '"';
 }
 

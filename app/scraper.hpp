@@ -18,7 +18,7 @@
 
 #include "app/app_settings.hpp"
 #include "app/exchanges/exchange.hpp"
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
 
 namespace spdlog {
@@ -74,7 +74,7 @@ class Scraper final : public svc::lifecycle::Component {
   boost::asio::steady_timer timer_;                                    // strand_ only
   boost::asio::cancellation_signal cancel_;                            // strand_ only
   bool running_ = false;                                               // strand_ only
-  svc::lifecycle::AsyncEvent done_;
+  svc::core::AsyncEvent done_;
 
   std::atomic<std::uint64_t> rounds_{0};
   std::atomic<std::uint64_t> failures_{0};

@@ -2,8 +2,8 @@
 
 #include <boost/system/system_error.hpp>
 
+#include "app/exchanges/exchange_telemetry.hpp"
 #include "lib/http/client.hpp"
-#include "lib/telemetry/telemetry.hpp"
 
 namespace p2p {
 

@@ -18,11 +18,9 @@ class logger;
 namespace svc::http {
 class Client;
 }
-namespace svc::telemetry {
-class Telemetry;
-}
-
 namespace p2p {
+
+class ExchangeTelemetry;
 
 class HttpExchange : public Exchange {
  public:
@@ -31,7 +29,7 @@ class HttpExchange : public Exchange {
   // a trailing '/' is dropped.
   HttpExchange(svc::http::Client& client, std::string base_url, spdlog::logger& log);
   // Every call is then recorded (upstream metrics and a telemetry event).
-  void set_telemetry(svc::telemetry::Telemetry* telemetry) noexcept { telemetry_ = telemetry; }
+  void set_telemetry(ExchangeTelemetry* telemetry) noexcept { telemetry_ = telemetry; }
 
  protected:
   // POSTs `json_body` to base_url + path with X-Request-ID and traceparent
@@ -48,7 +46,7 @@ class HttpExchange : public Exchange {
               const CallContext& ctx) const noexcept;
   svc::http::Client& client_;
   std::string base_url_;
-  svc::telemetry::Telemetry* telemetry_ = nullptr;
+  ExchangeTelemetry* telemetry_ = nullptr;
 };
 
 }  // namespace p2p

@@ -11,7 +11,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "lib/pg/conninfo.hpp"
 
 namespace svc::config {
 
@@ -219,7 +218,7 @@ std::string DatabaseUrl::conninfo() const {
   std::string text;
   const auto add = [&](std::string_view key, std::string_view value) {
     if (!text.empty()) text += ' ';
-    text.append(key).append("=").append(pg::quote_conninfo_value(value));
+    text.append(key).append("=").append(quote_conninfo_value(value));
   };
   // Empty parts are left out so that libpq applies its own defaults.
   if (!host.empty()) add("host", host);
@@ -229,6 +228,16 @@ std::string DatabaseUrl::conninfo() const {
   if (!dbname.empty()) add("dbname", dbname);
   for (const auto& [key, value] : options) add(key, value);
   return text;
+}
+
+std::string quote_conninfo_value(std::string_view value) {
+  std::string quoted = "'";
+  for (const char c : value) {
+    if (c == '\\' || c == '\'') quoted += '\\';
+    quoted += c;
+  }
+  quoted += '\'';
+  return quoted;
 }
 
 std::string mask_url_password(std::string_view text) {

@@ -29,6 +29,9 @@ struct DatabaseUrl {
 // never echoing the password.
 DatabaseUrl parse_database_url(std::string_view url);
 
+// A libpq conninfo value: single-quoted, with \ and ' backslash-escaped.
+std::string quote_conninfo_value(std::string_view value);
+
 // Replaces the password of any URL-looking text ("scheme://user:pass@") by
 // "***"; for log lines that may quote a URL.
 std::string mask_url_password(std::string_view text);

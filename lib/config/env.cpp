@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include "lib/core/escape.hpp"
+
 namespace svc::config {
 
 namespace {
@@ -24,7 +26,6 @@ bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
-
 
 // from_chars rejects a leading '+', but "+8080" is an honest way to write a
 // number; the sign must be followed by the number itself, not another sign.
@@ -111,23 +112,7 @@ std::string shown(const Variable& v, std::string_view value) {
 std::string error_line(std::string_view name, std::string_view safe_value, std::string_view problem) {
   std::string line(name);
   line += "=\"";
-  for (const char c : safe_value) {
-    switch (c) {
-      case '"': line += "\\\""; break;
-      case '\\': line += "\\\\"; break;
-      case '\n': line += "\\n"; break;
-      case '\r': line += "\\r"; break;
-      case '\t': line += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          std::array<char, 5> escape{};
-          std::snprintf(escape.data(), escape.size(), "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          line += escape.data();
-        } else {
-          line += c;
-        }
-    }
-  }
+  core::append_escaped(line, safe_value, core::Escape::quoted);
   line += "\" ";
   line += problem;
   return line;

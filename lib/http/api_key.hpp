@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/config/section.hpp"
 #include "lib/http/router.hpp"
 
 namespace svc::http {
@@ -21,5 +22,12 @@ class ApiKeyAuth {
  private:
   std::vector<std::string> keys_;
 };
+
+// API_KEY plus API_KEYS (rotation), never empty; in prod each key has at
+// least 16 characters.
+struct ApiKeys {
+  std::vector<std::string> keys;
+};
+const config::Section<ApiKeys>& api_key_section();
 
 }  // namespace svc::http

@@ -41,7 +41,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lib/http/client_url.hpp"
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 
 namespace svc::http {
 
@@ -379,10 +379,10 @@ struct Client::Impl {
   std::atomic<std::uint64_t> retries_total{0};
   std::atomic<std::uint64_t> failures_total{0};
 
-  lifecycle::AsyncEvent calls_done;  // set once stopping and no call is left
+  core::AsyncEvent calls_done;  // set once stopping and no call is left
   asio::strand<asio::io_context::executor_type> reaper_strand;
   asio::steady_timer reaper_timer;   // reaper_strand only
-  lifecycle::AsyncEvent reaper_done;
+  core::AsyncEvent reaper_done;
   bool reaper_started = false;
 };
 

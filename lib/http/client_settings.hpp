@@ -1,11 +1,13 @@
 #pragma once
 // Knobs of the outbound HTTP client (UPSTREAM_*, USE_ORIGIN_PROXY,
-// ORIGIN_PROXY_URL). A plain struct so lib/config can read it from the
-// environment without pulling in Beast or OpenSSL.
+// ORIGIN_PROXY_URL): a plain struct, so that reading it from the environment
+// pulls in neither Beast nor OpenSSL.
 
 #include <chrono>
 #include <cstddef>
 #include <string>
+
+#include "lib/config/section.hpp"
 
 namespace svc::http {
 
@@ -21,7 +23,9 @@ struct ClientSettings {
   std::string ca_file;                               // UPSTREAM_CA_FILE: trusted in addition to the system store
   bool use_proxy = false;                            // USE_ORIGIN_PROXY
   std::string proxy_url;                             // ORIGIN_PROXY_URL: http://[user:pass@]host:port
-  std::string user_agent = "p2p-dashboard/1.0";
+  std::string user_agent;                            // the application's ("name/version"); none when empty
 };
+
+const config::Section<ClientSettings>& client_section();
 
 }  // namespace svc::http

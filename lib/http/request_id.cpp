@@ -12,33 +12,14 @@ bool is_sane_request_id(std::string_view id) noexcept {
   return true;
 }
 
-namespace {
-// splitmix64's output function.
-std::uint64_t mix(std::uint64_t z) noexcept {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
-// The seed is mixed, not used as the state: callers seed generators with
-// nearby values (the server uses base + connection number), and nearby states
-// would walk the same sequence a few steps apart, repeating ids.
-RequestIdGenerator::RequestIdGenerator(std::uint64_t seed) noexcept : state_(mix(seed)) {}
-
-// splitmix64: statistically good, one add and three multiplies per word.
-std::uint64_t RequestIdGenerator::next_word() noexcept {
-  return mix(state_ += 0x9e3779b97f4a7c15ULL);
-}
-
 std::string RequestIdGenerator::next() {
   Buffer buffer;
   return std::string(next(buffer));
 }
 
 std::string_view RequestIdGenerator::next(Buffer& out) noexcept {
-  std::uint64_t hi = next_word();
-  std::uint64_t lo = next_word();
+  std::uint64_t hi = rng_.next();
+  std::uint64_t lo = rng_.next();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   static constexpr char hex[] = "0123456789abcdef";

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "lib/core/random.hpp"
+
 namespace svc::http {
 
 // 1-128 characters of [A-Za-z0-9._:@/+=-]: nothing that can split a log line or a header.
@@ -15,15 +17,14 @@ bool is_sane_request_id(std::string_view id) noexcept;
 // Cheap, non-cryptographic generator; one per connection, so no locking.
 class RequestIdGenerator {
  public:
-  explicit RequestIdGenerator(std::uint64_t seed) noexcept;
+  explicit RequestIdGenerator(std::uint64_t seed) noexcept : rng_(seed) {}
   std::string next();
   // The same into caller storage, without allocating; returns a view of it.
   using Buffer = std::array<char, 36>;
   std::string_view next(Buffer& out) noexcept;
 
  private:
-  std::uint64_t next_word() noexcept;
-  std::uint64_t state_;
+  core::SplitMix64 rng_;
 };
 
 }  // namespace svc::http

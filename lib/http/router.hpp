@@ -21,7 +21,7 @@ struct RequestContext {
   const Request& request;
   std::string_view path;        // decoded-free target path, without the query
   std::string_view query;       // raw query string, without '?'
-  std::string_view route;       // the matched pattern, e.g. "/api/v1/offers/{id}"
+  std::string_view route;       // the matched pattern, e.g. "/api/v1/items/{id}"
   std::string_view request_id;
   PathParams params;
   // W3C trace context: the trace id (32 hex; from the client's traceparent or

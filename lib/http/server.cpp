@@ -2,7 +2,6 @@
 
 #include <array>
 #include <charconv>
-#include <random>
 #include <system_error>
 
 #include <boost/asio/as_tuple.hpp>
@@ -24,11 +23,11 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/random.hpp"
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
 #include "lib/telemetry/logging.hpp"
-#include "lib/telemetry/telemetry.hpp"
 #include "lib/telemetry/trace_context.hpp"
 
 namespace svc::http {
@@ -118,7 +117,7 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
 }  // namespace
 
 // What the server knows about the request it is handling, for the handler,
-// the metrics, the telemetry event and the log lines.
+// the observer and the log lines.
 struct Server::Handled {
   std::string_view request_id;
   std::string_view trace_id;
@@ -169,7 +168,7 @@ struct Server::Session {
   std::atomic<bool> busy{false};      // a request is being read, handled or answered
 };
 
-Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, const config::HttpSettings& settings,
+Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, const ServerSettings& settings,
                std::chrono::milliseconds grace, const Router& router, spdlog::logger& log)
     : ioc_(ioc),
       loops_(loops.empty() ? std::vector<asio::any_io_executor>{ioc.get_executor()} : std::move(loops)),
@@ -181,7 +180,7 @@ Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, 
       acceptor_(control_),
       accept_loop_done_(ioc.get_executor()),
       sessions_done_(ioc.get_executor()),
-      seed_base_(std::random_device{}() * 0x100000001ULL ^ std::random_device{}()) {}
+      seed_base_(core::SplitMix64::from_entropy().next()) {}
 
 Server::~Server() = default;
 
@@ -229,7 +228,7 @@ asio::awaitable<void> Server::accept_loop() {
 
 void Server::spawn_session(tcp::socket socket) {
   auto n = connections_total_.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * 0x9e3779b97f4a7c15ULL);
+  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden);
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.emplace(session.get(), session);
@@ -299,7 +298,7 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
       break;
     }
     requests_total_.fetch_add(1, std::memory_order_relaxed);
-    if (telemetry_ != nullptr) telemetry_->http().active.add(1);
+    if (observer_ != nullptr) observer_->started();
 
     auto header_id = request["X-Request-ID"];
     RequestIdGenerator::Buffer generated;
@@ -311,10 +310,9 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
     h.traceparent = trace.traceparent(traceparent);
     Response response = co_await dispatch(request, h);
     bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
-    if (telemetry_ != nullptr && telemetry_->settings().enabled && !telemetry_->settings().async_writes)
-      co_await observe(request, response, h, true);
+    if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
     bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
-    if (telemetry_ != nullptr) co_await observe(request, response, h, false);
+    if (observer_ != nullptr) observer_->finished(observed(request, response, h));
     s.answered = true;
     s.busy.store(false, std::memory_order_relaxed);
     if (!written) break;
@@ -325,59 +323,20 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
   }
 }
 
-// Called twice in synchronous telemetry mode: before the write (the event,
-// awaited) and after it (metrics, access log); once otherwise (all of it).
-asio::awaitable<void> Server::observe(const Request& request, const Response& response, const Handled& h,
-                                      bool before_write) {
-  auto& t = *telemetry_;
-  const bool sync = t.settings().enabled && !t.settings().async_writes;
-  const double seconds = std::chrono::duration<double>(Clock::now() - h.started).count();
+ObservedRequest Server::observed(const Request& request, const Response& response, const Handled& h) const {
   const auto method = request.method_string();
-  const std::string_view method_view(method.data(), method.size());
-  const unsigned status = response.result_int();
-  char status_text[4] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
-                         static_cast<char>('0' + status % 10), 0};
-  const std::string_view status_view(status_text, 3);
-  if (before_write || !sync) {
-    telemetry::Event e;
-    e.kind = telemetry::Event::Kind::http;
-    e.time = h.started_wall;
-    e.request_id = h.request_id;
-    e.trace_id = h.trace_id;
-    e.method = method_view;
-    e.route = h.route;
-    e.status = static_cast<int>(status);
-    e.duration_seconds = seconds;
-    e.request_bytes = request.body().size();
-    e.response_bytes = response.body().size();
-    if (before_write) {
-      co_await t.record(std::move(e));
-      co_return;
-    }
-    t.submit(std::move(e));
-  }
-  auto& m = t.http();
-  m.duration.with({method_view, h.route, status_view}).observe(seconds);
-  m.request_size.with({method_view, h.route}).observe(static_cast<double>(request.body().size()));
-  m.response_size.with({method_view, h.route}).observe(static_cast<double>(response.body().size()));
-  m.active.add(-1);
-  if (t.settings().access_log) {
-    char duration_ms[32];
-    int n = std::snprintf(duration_ms, sizeof duration_ms, "%.3f", seconds * 1000);
-    char bytes[24];
-    auto bytes_end = std::to_chars(bytes, bytes + sizeof bytes, response.body().size()).ptr;
-    std::string message;
-    message.append(method_view).append(" ").append(h.path).append(" ").append(status_view);
-    telemetry::log_fields(log_, spdlog::level::info,
-                          {{"request_id", h.request_id},
-                           {"trace_id", h.trace_id},
-                           {"method", method_view},
-                           {"route", h.route},
-                           {"status", status_view},
-                           {"duration_ms", std::string_view(duration_ms, static_cast<std::size_t>(n))},
-                           {"response_bytes", std::string_view(bytes, static_cast<std::size_t>(bytes_end - bytes))}},
-                          message);
-  }
+  ObservedRequest r;
+  r.method = std::string_view(method.data(), method.size());
+  r.route = h.route;
+  r.path = h.path;
+  r.request_id = h.request_id;
+  r.trace_id = h.trace_id;
+  r.status = response.result_int();
+  r.request_bytes = request.body().size();
+  r.response_bytes = response.body().size();
+  r.duration = Clock::now() - h.started;
+  r.started = h.started_wall;
+  return r;
 }
 
 // Waits for the first byte of the next request, under the idle timeout.

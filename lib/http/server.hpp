@@ -27,17 +27,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "lib/config/settings.hpp"
+#include "lib/http/server_settings.hpp"
+#include "lib/http/request_observer.hpp"
 #include "lib/http/router.hpp"
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
 
 namespace spdlog {
 class logger;
-}
-
-namespace svc::telemetry {
-class Telemetry;
 }
 
 namespace svc::http {
@@ -47,7 +44,7 @@ class Server final : public lifecycle::Component {
   // `ioc` hosts the acceptor; `loops` (lifecycle::EventLoops::executors(),
   // each single-threaded) host the connections; empty means `ioc` alone.
   Server(boost::asio::io_context& ioc, std::vector<boost::asio::any_io_executor> loops,
-         const config::HttpSettings& settings, std::chrono::milliseconds grace, const Router& router,
+         const ServerSettings& settings, std::chrono::milliseconds grace, const Router& router,
          spdlog::logger& log);
   ~Server() override;
 
@@ -57,11 +54,9 @@ class Server final : public lifecycle::Component {
   // into a response; nullopt falls through to the logged 500. Set before start().
   using ExceptionMapper = std::function<std::optional<Response>(const std::exception&)>;
   void set_exception_mapper(ExceptionMapper mapper) { exception_mapper_ = std::move(mapper); }
-  // Per request: metrics (duration by method, route template and status;
-  // active requests; body sizes), a telemetry event (awaited before the
-  // response when TELEMETRY_ASYNC_WRITES=false), the access log line when
-  // ACCESS_LOG is on. W3C traceparent handling is always on. Set before start().
-  void set_telemetry(telemetry::Telemetry* telemetry) { telemetry_ = telemetry; }
+  // Told about every request (metrics, events, access log). W3C traceparent
+  // handling is the server's own and always on. Set before start().
+  void set_observer(RequestObserver* observer) { observer_ = observer; }
   // Binds and listens (throws std::system_error, e.g. address in use), then accepts.
   boost::asio::awaitable<void> start() override;
   boost::asio::awaitable<void> stop() override;
@@ -88,8 +83,7 @@ class Server final : public lifecycle::Component {
   std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
   struct Handled;
   boost::asio::awaitable<Response> dispatch(const Request& request, Handled& h);
-  boost::asio::awaitable<void> observe(const Request& request, const Response& response, const Handled& h,
-                                       bool before_write);
+  ObservedRequest observed(const Request& request, const Response& response, const Handled& h) const;
   boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string_view request_id,
                                               bool keep_alive);
   boost::asio::awaitable<void> close_gracefully(Session& s);
@@ -100,18 +94,18 @@ class Server final : public lifecycle::Component {
   boost::asio::io_context& ioc_;
   std::vector<boost::asio::any_io_executor> loops_;
   std::size_t next_loop_ = 0;  // control_ only
-  config::HttpSettings settings_;
+  ServerSettings settings_;
   std::chrono::milliseconds grace_;
   const Router& router_;
   spdlog::logger& log_;
   ExceptionMapper exception_mapper_;
-  telemetry::Telemetry* telemetry_ = nullptr;
+  RequestObserver* observer_ = nullptr;
 
   boost::asio::strand<boost::asio::io_context::executor_type> control_;  // acceptor lives here
   boost::asio::ip::tcp::acceptor acceptor_;
-  lifecycle::AsyncEvent accept_loop_done_;
+  core::AsyncEvent accept_loop_done_;
   bool accept_loop_started_ = false;  // stop() may follow a start() cancelled before it
-  lifecycle::AsyncEvent sessions_done_;
+  core::AsyncEvent sessions_done_;
 
   std::atomic<bool> closing_{false};  // from stop(): every response says Connection: close
   mutable std::mutex sessions_mutex_;

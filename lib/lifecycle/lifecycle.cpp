@@ -24,7 +24,7 @@ double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count
 }  // namespace
 
 Lifecycle::Lifecycle(const asio::any_io_executor& executor, spdlog::logger& log, Readiness& readiness,
-                     config::ShutdownSettings shutdown)
+                     ShutdownSettings shutdown)
     : executor_(executor),
       log_(log),
       readiness_(readiness),

@@ -12,8 +12,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "lib/config/settings.hpp"
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/lifecycle/lifecycle_settings.hpp"
+#include "lib/core/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
 
@@ -28,7 +28,7 @@ class Lifecycle {
   // Installs the signal handlers at once, so a signal that arrives before
   // run() starts is not lost to the default action.
   Lifecycle(const boost::asio::any_io_executor& executor, spdlog::logger& log, Readiness& readiness,
-            config::ShutdownSettings shutdown);
+            ShutdownSettings shutdown);
 
   void add(Component& component);
 
@@ -52,9 +52,9 @@ class Lifecycle {
   boost::asio::any_io_executor executor_;
   spdlog::logger& log_;
   Readiness& readiness_;
-  config::ShutdownSettings shutdown_;
+  ShutdownSettings shutdown_;
   boost::asio::signal_set signals_;
-  AsyncEvent stop_requested_;
+  core::AsyncEvent stop_requested_;
   std::string stop_reason_;  // written before stop_requested_.set()
   int exit_code_ = 0;        // likewise
   std::vector<Component*> components_;

@@ -14,8 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include "lib/lifecycle/until_deadline.hpp"
-#include "lib/pg/conninfo.hpp"
+#include "lib/core/until_deadline.hpp"
+#include "lib/config/database_url.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/pg/host_resolution.hpp"
 #include "lib/pg/libpq_errors.hpp"
@@ -43,8 +43,9 @@ std::string full_conninfo(const ConnectOptions& o) {
   if (o.statement_timeout.count() > 0)
     options += " -c statement_timeout=" + std::to_string(o.statement_timeout.count());
   std::string out = o.conninfo;
-  out.append(" application_name=").append(quote_conninfo_value(o.application_name));
-  out.append(" options=").append(quote_conninfo_value(options));
+  if (!o.application_name.empty())
+    out.append(" application_name=").append(config::quote_conninfo_value(o.application_name));
+  out.append(" options=").append(config::quote_conninfo_value(options));
   out.append(" keepalives=1 keepalives_idle=10 keepalives_interval=3 keepalives_count=3");
   if (o.tcp_user_timeout.count() > 0) out.append(" tcp_user_timeout=").append(std::to_string(o.tcp_user_timeout.count()));
   return out;
@@ -57,7 +58,7 @@ std::string full_conninfo(const ConnectOptions& o) {
 asio::awaitable<bool> send_cancel(PGconn* conn, Clock::time_point deadline) {
   PGcancel* cancel = PQgetCancel(conn);
   if (cancel == nullptr) co_return false;
-  auto sent = co_await lifecycle::until_deadline<bool>(deadline, [cancel](auto done) {
+  auto sent = co_await core::until_deadline<bool>(deadline, [cancel](auto done) {
     std::thread([cancel, done = std::move(done)]() mutable {
       char err[256];
       const bool ok = PQcancel(cancel, err, sizeof err) != 0;

@@ -46,7 +46,7 @@ struct ConnectOptions {
   // Keepalives probe an idle connection after 10 s, every 3 s, 3 times.
   std::chrono::milliseconds tcp_user_timeout{10'000};
   bool prepared_statements = true;
-  std::string application_name = "p2p-dashboard";
+  std::string application_name;  // the application's name: how the database lists these connections
 };
 
 struct Statement {

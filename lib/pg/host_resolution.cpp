@@ -9,8 +9,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include "lib/lifecycle/until_deadline.hpp"
-#include "lib/pg/conninfo.hpp"
+#include "lib/core/until_deadline.hpp"
+#include "lib/config/database_url.hpp"
 #include "lib/pg/error.hpp"
 
 namespace svc::pg {
@@ -117,9 +117,9 @@ std::string with_addresses(std::string_view conninfo, const HostPlan& plan,
   if (hosts.empty()) throw std::invalid_argument("could not resolve host name(s): " + unresolved);
   // Later keywords override earlier ones in a conninfo string.
   std::string out(conninfo);
-  out.append(" host=").append(quote_conninfo_value(joined(hosts)));
-  out.append(" hostaddr=").append(quote_conninfo_value(joined(hostaddrs)));
-  out.append(" port=").append(quote_conninfo_value(joined(ports)));
+  out.append(" host=").append(config::quote_conninfo_value(joined(hosts)));
+  out.append(" hostaddr=").append(config::quote_conninfo_value(joined(hostaddrs)));
+  out.append(" port=").append(config::quote_conninfo_value(joined(ports)));
   return out;
 }
 
@@ -145,7 +145,7 @@ asio::awaitable<std::string> resolve_hosts(std::string conninfo, Clock::time_poi
     // If the deadline wins, the resolver goes with this frame: getaddrinfo
     // cannot be interrupted, and its late answer is dropped.
     asio::ip::tcp::resolver resolver(executor);
-    auto found = co_await lifecycle::until_deadline<Lookup>(deadline, [&](auto done) {
+    auto found = co_await core::until_deadline<Lookup>(deadline, [&](auto done) {
       resolver.async_resolve(e.host, e.port,
                              [done](const boost::system::error_code& ec,
                                     const asio::ip::tcp::resolver::results_type& results) {

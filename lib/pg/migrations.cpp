@@ -29,10 +29,10 @@ constexpr std::uint64_t fnv1a64(std::string_view bytes) noexcept {
   return hash;
 }
 
-// The session-level advisory lock every migrating process takes first. Any
+// The session-level advisory lock every migrating process takes first: any
 // 64-bit number works as long as every build uses the same one; deriving it
-// from a name keeps it from colliding with locks the application may take.
-constexpr std::int64_t kLockKey = static_cast<std::int64_t>(fnv1a64("p2p-dashboard:migrations"));
+// from the application's name keeps it from colliding with its other locks.
+std::int64_t lock_key(std::string_view lock_name) { return static_cast<std::int64_t>(fnv1a64(lock_name)); }
 
 // DB_STATEMENT_DEADLINE is for requests. A migration may build an index on a
 // large table, and the lock wait lasts while another replica migrates: they
@@ -189,7 +189,9 @@ std::string migration_checksum(std::string_view sql) {
   return hex;
 }
 
-asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migration> migrations, spdlog::logger& log) {
+asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migration> migrations,
+                                      std::string_view lock_name, spdlog::logger& log) {
+  const std::int64_t key = lock_key(lock_name);
   check_order(migrations);
   int applied = 0;
   bool locked = false;
@@ -199,7 +201,7 @@ asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migratio
     // migration, or a migration building an index, may take longer.
     co_await conn.execute("SET statement_timeout = 0; SET lock_timeout = 0", kMigrationDeadline);
     // Waits (asynchronously: the socket is awaited) while another process migrates.
-    co_await conn.query("SELECT pg_advisory_lock($1::bigint)", Params(kLockKey), kMigrationDeadline);
+    co_await conn.query("SELECT pg_advisory_lock($1::bigint)", Params(key), kMigrationDeadline);
     locked = true;
     applied = co_await apply_locked(conn, migrations, log);
   } catch (...) {
@@ -208,7 +210,7 @@ asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migratio
 
   bool clean = false;
   try {
-    if (locked) co_await conn.query("SELECT pg_advisory_unlock($1::bigint)", Params(kLockKey), kMigrationDeadline);
+    if (locked) co_await conn.query("SELECT pg_advisory_unlock($1::bigint)", Params(key), kMigrationDeadline);
     co_await conn.execute("RESET statement_timeout; RESET lock_timeout", kMigrationDeadline);
     clean = true;
   } catch (...) {

@@ -36,8 +36,10 @@ struct MigrationState {
 
 // Returns how many migrations this call applied (0 if another process did).
 // Throws PgError on failure (the failing migration is rolled back).
+// `lock_name`: the application's (e.g. "myapp:migrations"), hashed into the
+// advisory lock's key; every process migrating the same schema uses the same.
 boost::asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migration> migrations,
-                                             spdlog::logger& log);
+                                             std::string_view lock_name, spdlog::logger& log);
 boost::asio::awaitable<std::vector<MigrationState>> migration_status(Connection& conn,
                                                                      std::span<const Migration> migrations);
 

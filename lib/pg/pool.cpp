@@ -1,7 +1,6 @@
 #include "lib/pg/pool.hpp"
 
 #include <algorithm>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -14,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/backoff.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/metrics.hpp"
 
@@ -596,13 +596,10 @@ void Pool::spawn_counted(asio::any_io_executor executor, asio::awaitable<void> t
 }
 
 // Runs on reconnect_strand_ (the timer lives there) while the database is
-// unreachable: capped exponential backoff, jittered so N replicas do not
-// reconnect in lockstep. The jitter only shortens a pause, so the cap bounds
-// how long readiness lags behind a recovered database.
+// unreachable, with core::Backoff: its cap bounds how long readiness lags
+// behind a recovered database.
 asio::awaitable<void> Pool::reconnect_loop() {
-  std::minstd_rand rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  auto backoff = kFirstBackoff;
+  core::Backoff backoff(kFirstBackoff, settings_.reconnect_backoff_max);
   for (int attempt = 1;; ++attempt) {
     {
       std::lock_guard lock(mutex_);
@@ -611,7 +608,7 @@ asio::awaitable<void> Pool::reconnect_loop() {
         co_return;
       }
     }
-    reconnect_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(backoff * jitter(rng)));
+    reconnect_timer_.expires_after(backoff.next());
     co_await reconnect_timer_.async_wait(nothrow);
     {
       std::lock_guard lock(mutex_);
@@ -632,7 +629,6 @@ asio::awaitable<void> Pool::reconnect_loop() {
       log_.warn("database still unavailable after {} attempts: {}; retrying with backoff up to {} ms", attempt,
                 failure->what(),
                 ms(settings_.reconnect_backoff_max));
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, settings_.reconnect_backoff_max);
   }
 }
 

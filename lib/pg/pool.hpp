@@ -35,7 +35,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/connection.hpp"
@@ -213,8 +213,8 @@ class Pool final : public lifecycle::Component {
   lifecycle::CheckResult health_cached_;
 
   std::atomic<int> server_version_{0};
-  lifecycle::AsyncEvent background_done_;
-  lifecycle::AsyncEvent all_returned_;
+  core::AsyncEvent background_done_;
+  core::AsyncEvent all_returned_;
   boost::asio::strand<boost::asio::io_context::executor_type> reconnect_strand_;
   boost::asio::steady_timer reconnect_timer_;  // reconnect_strand_ only
   boost::asio::steady_timer maintenance_timer_;  // reconnect_strand_ only

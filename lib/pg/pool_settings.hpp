@@ -1,9 +1,12 @@
 #pragma once
 // The pool's knobs, as a plain struct of named durations (Boost.MySQL's
-// pool_params style). lib/config fills it from DB_* variables and APP_ENV.
+// pool_params style), and the sections that read them and DATABASE_URL.
 
 #include <chrono>
 #include <cstddef>
+
+#include "lib/config/database_url.hpp"
+#include "lib/config/section.hpp"
 
 namespace svc::pg {
 
@@ -27,5 +30,8 @@ struct PoolSettings {
   bool prepared_statements = true;  // DB_PREPARED_STATEMENTS=false for PgBouncer transaction mode
   bool fail_fast = false;           // DB_FAIL_FAST: exit 1 if the database is down at start-up
 };
+
+const config::Section<config::DatabaseUrl>& database_section();  // DATABASE_URL
+const config::Section<PoolSettings>& pool_section();             // DB_*; sizes default by APP_ENV
 
 }  // namespace svc::pg

@@ -18,10 +18,11 @@ constexpr auto kRetryInterval = std::chrono::milliseconds(250);
 }
 
 SchemaMigrator::SchemaMigrator(asio::io_context& ioc, Pool& pool, std::span<const Migration> migrations,
-                               spdlog::logger& log, lifecycle::Readiness& readiness,
+                               std::string lock_name, spdlog::logger& log, lifecycle::Readiness& readiness,
                                std::function<void(std::string)> on_fatal)
     : pool_(pool),
       migrations_(migrations),
+      lock_name_(std::move(lock_name)),
       log_(log),
       readiness_(readiness),
       on_fatal_(std::move(on_fatal)),
@@ -33,7 +34,7 @@ asio::awaitable<bool> SchemaMigrator::try_apply() {
   std::optional<PgError> failure;
   try {
     auto conn = co_await pool_.acquire();
-    co_await apply_migrations(*conn, migrations_, log_);
+    co_await apply_migrations(*conn, migrations_, lock_name_, log_);
   } catch (const PgError& e) {
     failure = e;
   }

@@ -13,7 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/migrations.hpp"
@@ -25,8 +25,10 @@ class SchemaMigrator final : public lifecycle::Component {
  public:
   // `on_fatal` is called (once) if a migration fails later in the background,
   // e.g. to stop the process: serving on a half-migrated schema is worse.
+  // `lock_name`: see apply_migrations.
   SchemaMigrator(boost::asio::io_context& ioc, Pool& pool, std::span<const Migration> migrations,
-                 spdlog::logger& log, lifecycle::Readiness& readiness, std::function<void(std::string)> on_fatal);
+                 std::string lock_name, spdlog::logger& log, lifecycle::Readiness& readiness,
+                 std::function<void(std::string)> on_fatal);
 
   std::string_view name() const override { return "schema-migrations"; }
   boost::asio::awaitable<void> start() override;
@@ -40,6 +42,7 @@ class SchemaMigrator final : public lifecycle::Component {
 
   Pool& pool_;
   std::span<const Migration> migrations_;
+  std::string lock_name_;
   spdlog::logger& log_;
   lifecycle::Readiness& readiness_;
   std::function<void(std::string)> on_fatal_;
@@ -48,7 +51,7 @@ class SchemaMigrator final : public lifecycle::Component {
   boost::asio::steady_timer timer_;  // strand_ only
   std::atomic<bool> stopping_{false};
   bool retrying_ = false;
-  lifecycle::AsyncEvent retry_done_;
+  core::AsyncEvent retry_done_;
 };
 
 }  // namespace svc::pg

@@ -1,7 +1,6 @@
 #include "lib/pg/timestamp.hpp"
 
-#include <algorithm>
-#include <cstdio>
+#include "lib/core/rfc3339.hpp"
 
 namespace svc::pg {
 
@@ -62,41 +61,8 @@ std::optional<Micros> parse_timestamp(std::string_view s) noexcept {
   return time_point_cast<microseconds>(local - seconds{offset_seconds});
 }
 
-std::string format_timestamp(Micros t) {
-  std::string out;
-  append_timestamp(out, t);
-  return out;
-}
+std::string format_timestamp(Micros t) { return core::rfc3339(t); }
 
-void append_timestamp(std::string& out, Micros t) {
-  using namespace std::chrono;
-  const auto day_point = floor<days>(t);
-  const year_month_day ymd{day_point};
-  const hh_mm_ss<microseconds> tod{t - day_point};
-  const int year = static_cast<int>(ymd.year());
-  if (year < 0 || year > 9999) {  // outside RFC 3339's four digits: rare, the slow way
-    char buf[48];
-    const int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", year,
-                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                                static_cast<long long>(tod.hours().count()), static_cast<long long>(tod.minutes().count()),
-                                static_cast<long long>(tod.seconds().count()),
-                                static_cast<long long>(tod.subseconds().count()));
-    out.append(buf, static_cast<std::size_t>(std::max(n, 0)));
-    return;
-  }
-  // Written digit by digit: this runs for every row of every answer.
-  char text[] = "0000-00-00T00:00:00.000000Z";
-  const auto put = [&text](std::size_t at, std::size_t width, long long value) {
-    for (std::size_t i = at + width; i > at; --i, value /= 10) text[i - 1] = static_cast<char>('0' + value % 10);
-  };
-  put(0, 4, year);
-  put(5, 2, static_cast<unsigned>(ymd.month()));
-  put(8, 2, static_cast<unsigned>(ymd.day()));
-  put(11, 2, tod.hours().count());
-  put(14, 2, tod.minutes().count());
-  put(17, 2, tod.seconds().count());
-  put(20, 6, tod.subseconds().count());
-  out.append(text, sizeof text - 1);
-}
+void append_timestamp(std::string& out, Micros t) { core::append_rfc3339(out, t); }
 
 }  // namespace svc::pg

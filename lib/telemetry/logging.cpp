@@ -5,10 +5,15 @@
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include "lib/core/escape.hpp"
+#include "lib/core/rfc3339.hpp"
 
 namespace svc::telemetry {
 
@@ -74,16 +79,9 @@ class OneLinePayload final : public spdlog::custom_flag_formatter {
 
  private:
   static void append_one_line(std::string_view text, spdlog::memory_buf_t& dest) {
-    for (char ch : text) {
-      auto c = static_cast<unsigned char>(ch);
-      if (c >= 0x20 && c != 0x7f) {
-        dest.push_back(ch);
-        continue;
-      }
-      char buf[8];
-      int n = c == '\n' ? std::snprintf(buf, sizeof buf, "\\n") : std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      dest.append(buf, buf + n);
-    }
+    std::string line;
+    core::append_escaped(line, text, core::Escape::line);
+    dest.append(line.data(), line.data() + line.size());
   }
 };
 
@@ -93,25 +91,25 @@ class JsonFormatter final : public spdlog::formatter {
     std::string line;
     line.reserve(msg.payload.size() + 96);
     line += R"({"time":")";
-    append_utc_timestamp(line, msg.time);
+    core::append_rfc3339(line, msg.time);
     line += R"(","level":")";
     auto level = spdlog::level::to_string_view(msg.level);
     line.append(level.data(), level.size());
     line += R"(","logger":")";
-    append_json_escaped(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    core::append_json_escaped(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     auto [fields, text] = split_payload(std::string_view(msg.payload.data(), msg.payload.size()));
     line += R"(","message":")";
-    append_json_escaped(line, text);
+    core::append_json_escaped(line, text);
     line += '"';
     for_each_field(fields, [&line](std::string_view key, std::string_view value) {
       line += ",\"";
-      append_json_escaped(line, key);
+      core::append_json_escaped(line, key);
       line += "\":";
       if (is_plain_number(value)) {
         line.append(value);
       } else {
         line += '"';
-        append_json_escaped(line, value);
+        core::append_json_escaped(line, value);
         line += '"';
       }
     });
@@ -123,50 +121,6 @@ class JsonFormatter final : public spdlog::formatter {
 };
 
 }  // namespace
-
-void append_utc_timestamp(std::string& out, std::chrono::system_clock::time_point time) {
-  auto since_epoch = time.time_since_epoch();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - secs).count();
-  std::time_t t = secs.count();
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[48];
-  std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  n += static_cast<std::size_t>(std::snprintf(stamp + n, sizeof stamp - n, ".%06lldZ", static_cast<long long>(micros)));
-  out.append(stamp, n);
-}
-
-void append_json_escaped(std::string& out, std::string_view text) {
-  // Runs of characters that need no escape are appended whole; the test is
-  // one table lookup per character (this runs over every answer's strings).
-  static constexpr auto needs_escape = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
-    t['"'] = t['\\'] = true;
-    return t;
-  }();
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (!needs_escape[c]) continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: {
-        static constexpr char hex[] = "0123456789abcdef";
-        const char escaped[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-        out.append(escaped, sizeof escaped);
-      }
-    }
-  }
-  out.append(text.data() + run, text.size() - run);
-}
 
 void log_fields(spdlog::logger& log, spdlog::level::level_enum level, std::initializer_list<LogField> fields,
                 std::string_view message) {
@@ -186,7 +140,40 @@ void log_fields(spdlog::logger& log, spdlog::level::level_enum level, std::initi
   log.log(level, spdlog::string_view_t(payload.data(), payload.size()));
 }
 
-std::shared_ptr<spdlog::logger> make_logger(std::string name, std::string_view level, config::LogFormat format) {
+std::string_view to_string(LogFormat format) {
+  switch (format) {
+    case LogFormat::text: return "text";
+    case LogFormat::json: return "json";
+  }
+  return "unknown";
+}
+
+const config::Section<LogSettings>& log_section() {
+  static const auto section = [] {
+    const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    const std::vector<std::string> formats{"text", "json"};
+    const auto joined = [](const std::vector<std::string>& names) {
+      std::string text;
+      for (const auto& name : names) text += (text.empty() ? "" : "|") + name;
+      return text;
+    };
+    const LogSettings defaults;
+    config::Section<LogSettings> s;
+    s.add({"LOG_LEVEL", defaults.level, joined(levels)},
+          [levels](config::EnvReader& r, const config::Variable& v, const config::ReadContext&, LogSettings& out) {
+            out.level = r.one_of(v, out.level, levels);
+          });
+    s.add({"LOG_FORMAT", std::string(to_string(defaults.format)), joined(formats)},
+          [formats](config::EnvReader& r, const config::Variable& v, const config::ReadContext&, LogSettings& out) {
+            out.format = r.one_of(v, std::string(to_string(out.format)), formats) == "json" ? LogFormat::json
+                                                                                           : LogFormat::text;
+          });
+    return s;
+  }();
+  return section;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(std::string name, std::string_view level, LogFormat format) {
   auto parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off")
     throw std::invalid_argument("unknown log level: " + std::string(level));
@@ -194,7 +181,7 @@ std::shared_ptr<spdlog::logger> make_logger(std::string name, std::string_view l
   // every line at warn and above so a crash loses as little as possible.
   auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(std::move(name), std::move(sink));
-  if (format == config::LogFormat::json) {
+  if (format == LogFormat::json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
     auto text = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);

@@ -7,9 +7,9 @@
 // Structured fields travel inside the message: log_fields() prefixes the
 // payload with "\x1e key \x1f value \x1f ... \x1e", which only the formatters
 // here read; a message that does not start with \x1e is a plain message.
-// Request-scoped lines go through RequestLog (request_log.hpp): the request id
-// and trace id are passed explicitly, never through thread-local state, since
-// a request's coroutine may resume on another thread after any co_await.
+// A request's lines carry its request_id and trace_id as fields, passed
+// explicitly, never through thread-local state: a request's coroutine may
+// resume on another thread after any co_await.
 
 #include <chrono>
 #include <initializer_list>
@@ -19,12 +19,22 @@
 
 #include <spdlog/logger.h>
 
-#include "lib/config/settings.hpp"
+#include "lib/config/section.hpp"
 
 namespace svc::telemetry {
 
+enum class LogFormat { text, json };
+std::string_view to_string(LogFormat format);
+
+// LOG_LEVEL, LOG_FORMAT.
+struct LogSettings {
+  std::string level = "info";  // trace|debug|info|warn|error|critical|off
+  LogFormat format = LogFormat::text;
+};
+const config::Section<LogSettings>& log_section();
+
 // Writes to stdout. Throws std::invalid_argument for an unknown level name.
-std::shared_ptr<spdlog::logger> make_logger(std::string name, std::string_view level, config::LogFormat format);
+std::shared_ptr<spdlog::logger> make_logger(std::string name, std::string_view level, LogFormat format);
 
 struct LogField {
   std::string_view key;    // [a-z_]+
@@ -34,11 +44,5 @@ struct LogField {
 // One record with structured fields; empty values are left out.
 void log_fields(spdlog::logger& log, spdlog::level::level_enum level, std::initializer_list<LogField> fields,
                 std::string_view message);
-
-// "2024-05-01T12:00:00.123456Z" (RFC 3339, UTC, microseconds).
-void append_utc_timestamp(std::string& out, std::chrono::system_clock::time_point time);
-
-// JSON string escaping per RFC 8259 (control characters as \u00XX).
-void append_json_escaped(std::string& out, std::string_view text);
 
 }  // namespace svc::telemetry

@@ -7,7 +7,7 @@
 // atomics. Nothing on the recording path takes a lock shared across threads
 // once a label set has been seen.
 //
-// Scrape-time values (pool stats, procfs, queue depth) are not cells: a
+// Values read at collection (pool stats, procfs, queue depth) are not cells: a
 // collector writes them straight into the exposition through TextWriter.
 
 #include <array>
@@ -164,14 +164,14 @@ class Registry {
   Family<Gauge>& gauge(std::string name, std::string help, std::vector<std::string> label_names = {});
   Family<Histogram>& histogram(std::string name, std::string help, std::vector<std::string> label_names,
                                std::span<const double> bounds);
-  // Runs at every scrape, after the families, in registration order.
+  // Runs at every collection (each /metrics read), after the families, in registration order.
   void add_collector(Collector collector);
 
   // The whole exposition; safe from any thread, concurrently with recording.
   std::string expose() const;
 
  private:
-  mutable std::mutex mutex_;  // registration vs. scrape: never on the recording path
+  mutable std::mutex mutex_;  // registration vs. collection: never on the recording path
   std::vector<std::function<void(TextWriter&)>> exposers_;
   std::vector<std::unique_ptr<Family<Counter>>> counters_;
   std::vector<std::unique_ptr<Family<Gauge>>> gauges_;

@@ -21,12 +21,6 @@ bool is_lower_hex(std::string_view s) noexcept {
 bool all_zero(std::string_view s) noexcept {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
 }
-
-std::uint64_t mix(std::uint64_t z) noexcept {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 }  // namespace
 
 std::optional<ParsedTraceparent> parse_traceparent(std::string_view h) noexcept {
@@ -63,15 +57,11 @@ std::string_view TraceContext::traceparent(Header& out) const noexcept {
   return {out.data(), out.size()};
 }
 
-TraceIdGenerator::TraceIdGenerator(std::uint64_t seed) noexcept : state_(mix(seed)) {}
-
-std::uint64_t TraceIdGenerator::next_word() noexcept { return mix(state_ += 0x9e3779b97f4a7c15ULL); }
-
 void TraceIdGenerator::fill(char* out, std::size_t hex_chars) noexcept {
   for (;;) {
     bool zero = true;
     for (std::size_t i = 0; i < hex_chars; i += 16) {
-      std::uint64_t w = next_word();
+      std::uint64_t w = rng_.next();
       zero = zero && w == 0;
       for (std::size_t j = 0; j < 16 && i + j < hex_chars; ++j) out[i + j] = kHex[(w >> (60 - 4 * j)) & 0xf];
     }

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string_view>
 
+#include "lib/core/random.hpp"
+
 namespace svc::telemetry {
 
 struct TraceContext {
@@ -39,18 +41,17 @@ struct ParsedTraceparent {
 std::optional<ParsedTraceparent> parse_traceparent(std::string_view header) noexcept;
 
 // Fills 16 (trace) or 8 (span) random bytes as hex from a caller's generator
-// state (splitmix64; one per connection, so no locking). Never all zeros.
+// (one per connection, so no locking). Never all zeros.
 class TraceIdGenerator {
  public:
-  explicit TraceIdGenerator(std::uint64_t seed) noexcept;
+  explicit TraceIdGenerator(std::uint64_t seed) noexcept : rng_(seed) {}
   // The request's context: the parent's trace id and flags if `incoming` is
   // valid, else a new trace (sampled); always a new span id.
   TraceContext next(std::string_view incoming) noexcept;
 
  private:
-  std::uint64_t next_word() noexcept;
   void fill(char* out, std::size_t hex_chars) noexcept;
-  std::uint64_t state_;
+  core::SplitMix64 rng_;
 };
 
 }  // namespace svc::telemetry

@@ -70,7 +70,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "lib/config/database_url.hpp"
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 #include "lib/lifecycle/event_loops.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/connection.hpp"
@@ -281,7 +281,7 @@ asio::awaitable<Report> run(asio::io_context& ioc, const std::vector<asio::any_i
   const std::int32_t max_aid = 100'000 * rep.scale;
 
   Shared shared;
-  svc::lifecycle::AsyncEvent all_done(ioc.get_executor());
+  svc::core::AsyncEvent all_done(ioc.get_executor());
   std::random_device rd;
   shared.running = opt.concurrency;
   for (int i = 0; i < opt.concurrency; ++i) {

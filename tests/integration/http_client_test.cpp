@@ -40,7 +40,7 @@
 
 #include "lib/http/client.hpp"
 #include "lib/http/client_url.hpp"
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -56,7 +56,7 @@ using svc::http::ClientPhase;
 using svc::http::ClientRequest;
 using svc::http::ClientResponse;
 using svc::http::ClientSettings;
-using svc::lifecycle::AsyncEvent;
+using svc::core::AsyncEvent;
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -290,6 +290,7 @@ Handler stall(AsyncEvent* seen = nullptr) {
 
 ClientSettings test_settings() {
   ClientSettings s;
+  s.user_agent = "p2p-dashboard/1.0";  // the application names itself
   s.connect_timeout = 2s;
   s.read_timeout = 2s;
   s.total_timeout = 5s;

@@ -45,6 +45,10 @@ using testsupport::PgTestDatabase;
 
 namespace {
 
+// The application's lock name (every process migrating a schema uses the same).
+constexpr std::string_view kLockName = "p2p-dashboard:migrations";
+
+
 #define SKIP_WITHOUT_DATABASE(url)                                                             \
   const auto url = testsupport::test_database_url();                                          \
   if (!url) {                                                                                  \
@@ -80,7 +84,7 @@ class Session {
   }
 
   int apply(std::span<const Migration> migrations) {
-    return run([&] { return svc::pg::apply_migrations(*conn_, migrations, *log_); });
+    return run([&] { return svc::pg::apply_migrations(*conn_, migrations, kLockName, *log_); });
   }
   std::vector<MigrationState> status(std::span<const Migration> migrations) {
     return run([&] { return svc::pg::migration_status(*conn_, migrations); });
@@ -456,7 +460,7 @@ TEST_SUITE("pg-migrations") {
           }  // EOF when the parent opens the gate: all start together
           ioc.restart();
           auto applied =
-              asio::co_spawn(ioc, svc::pg::apply_migrations(*conn, migrations, *log), asio::use_future);
+              asio::co_spawn(ioc, svc::pg::apply_migrations(*conn, migrations, kLockName, *log), asio::use_future);
           ioc.run();
           report = "applied=" + std::to_string(applied.get());
         } catch (const std::exception& e) {

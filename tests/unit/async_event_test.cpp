@@ -9,11 +9,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using svc::lifecycle::AsyncEvent;
+using svc::core::AsyncEvent;
 
 namespace {
 

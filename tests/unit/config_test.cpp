@@ -1,5 +1,3 @@
-#include "lib/config/settings.hpp"
-
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,13 +9,17 @@
 #include <thread>
 #include <vector>
 
+#include "app/cli.hpp"
+#include "lib/config/help.hpp"
+#include "lib/service/settings.hpp"
+
 using namespace std::chrono_literals;
 using svc::config::AppEnv;
 using svc::config::ConfigError;
 using svc::config::EnvReader;
-using svc::config::LogFormat;
+using svc::telemetry::LogFormat;
 using svc::config::map_env;
-using svc::config::Settings;
+using svc::service::Settings;
 using svc::config::Variable;
 
 namespace {
@@ -48,13 +50,13 @@ std::string error_for(const Env& env) {
 
 std::string config_text(const Settings& settings) {
   std::ostringstream out;
-  svc::config::print_config(out, settings);
+  svc::config::print_config(out, settings.effective);
   return out.str();
 }
 
 std::string help_text() {
   std::ostringstream out;
-  svc::config::print_help(out, "p2p-dashboard");
+  p2p::print_help(out, "p2p-dashboard");
   return out.str();
 }
 
@@ -650,7 +652,7 @@ TEST_SUITE("config") {
     CHECK(up.use_proxy);
     CHECK(up.proxy_url == "http://u:secret@127.0.0.1:3128");
     std::ostringstream printed;
-    print_config(printed, settings);
+    svc::config::print_config(printed, settings.effective);
     CHECK(printed.str().find("secret") == std::string::npos);
 
     CHECK(error_for(minimal({{"USE_ORIGIN_PROXY", "true"}})) ==
@@ -787,8 +789,8 @@ TEST_SUITE("config") {
     CHECK(svc::config::to_string(AppEnv::prod) == "prod");
     CHECK(svc::config::to_string(AppEnv::dev) == "dev");
     CHECK(svc::config::to_string(AppEnv::test) == "test");
-    CHECK(svc::config::to_string(LogFormat::text) == "text");
-    CHECK(svc::config::to_string(LogFormat::json) == "json");
+    CHECK(svc::telemetry::to_string(LogFormat::text) == "text");
+    CHECK(svc::telemetry::to_string(LogFormat::json) == "json");
   }
 }
 

@@ -1,7 +1,6 @@
-#include "lib/telemetry/writer.hpp"
+#include "lib/events/writer.hpp"
 
 #include <algorithm>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -16,7 +15,7 @@
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/metrics.hpp"
 
-namespace svc::telemetry {
+namespace svc::events {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -28,27 +27,7 @@ namespace {
 // After the grace period, how long a cancelled flush may take to unwind.
 constexpr auto kUnwindTime = std::chrono::seconds(2);
 constexpr auto kFirstBackoff = std::chrono::milliseconds(50);
-
-// Binary format: the server parses no numbers or timestamps (in text format
-// that was half its CPU per event; see docs/observability.md).
-constexpr std::string_view kCopy =
-    "COPY telemetry_events (kind, at, request_id, trace_id, duration_seconds, method, route, status, "
-    "request_bytes, response_bytes, name, target, outcome, stored, skipped) FROM STDIN (FORMAT binary)";
 constexpr std::uint16_t kColumns = 15;
-
-// NULL: the table is not there yet (migrations run after the writer starts).
-constexpr std::string_view kCanInsert =
-    "SELECT CASE WHEN to_regclass('telemetry_events') IS NULL THEN NULL "
-    "ELSE has_table_privilege('telemetry_events', 'INSERT') END";
-
-std::string_view kind_name(Event::Kind kind) {
-  switch (kind) {
-    case Event::Kind::http: return "http";
-    case Event::Kind::upstream: return "upstream";
-    case Event::Kind::scrape: return "scrape";
-  }
-  return "http";
-}
 
 // An empty text is NULL, as in the columns' meaning ("no request id").
 void text_column(pg::CopyRow& row, std::string_view value) {
@@ -63,66 +42,75 @@ void null_columns(pg::CopyRow& row, int count) {
   for (int i = 0; i < count; ++i) row.null();
 }
 
-// One COPY row, columns in kCopy's order, each in its column's binary type.
+// One COPY row, columns in the COPY's order, each in its column's binary type.
 void append_event_row(std::string& out, const Event& e) {
-  const std::string_view kind = kind_name(e.kind);
-  const std::size_t text = kind.size() + e.request_id.view().size() + e.trace_id.view().size() +
+  const std::size_t text = e.kind.view().size() + e.request_id.view().size() + e.trace_id.view().size() +
                            e.method.view().size() + e.route.size() + e.name.size() + e.target.size() +
                            e.outcome.size();
   pg::CopyRow row(out, kColumns, text);
-  row.text(kind);
+  row.text(e.kind.view());
   row.timestamptz(e.time);
   text_column(row, e.request_id.view());
   text_column(row, e.trace_id.view());
   row.float8(e.duration_seconds);
-  if (e.kind == Event::Kind::http) {
-    text_column(row, e.method.view());
+  if (!e.method.empty()) {
+    row.text(e.method.view());
     text_column(row, e.route);
     row.int4(e.status);
     row.int8(static_cast<std::int64_t>(e.request_bytes));
     row.int8(static_cast<std::int64_t>(e.response_bytes));
-    null_columns(row, 5);
   } else {
     null_columns(row, 5);
-    text_column(row, e.name);
-    text_column(row, e.target);
-    text_column(row, e.outcome);
-    if (e.kind == Event::Kind::scrape) {
-      row.int8(e.stored);
-      row.int8(e.skipped);
+  }
+  text_column(row, e.name);
+  text_column(row, e.target);
+  text_column(row, e.outcome);
+  for (const auto& count : e.counts) {
+    if (count) {
+      row.int8(*count);
     } else {
-      null_columns(row, 2);
+      row.null();
     }
   }
 }
 
 }  // namespace
 
-// A submit_and_wait() caller, woken (from the strand) once its batch was tried.
+// A submit_and_wait() caller, woken (from the writer's thread) once its batch was tried.
 struct Writer::Waiter {
   explicit Waiter(const asio::any_io_executor& ex) : done(ex, 1) {}
   asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
 };
 
-Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, TelemetrySettings settings,
-               std::chrono::milliseconds grace, std::chrono::milliseconds backoff_max, Registry& metrics,
+Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema schema, WriterSettings settings,
+               std::chrono::milliseconds grace, std::chrono::milliseconds backoff_max, telemetry::Registry& metrics,
                spdlog::logger& log, lifecycle::Readiness& readiness)
     : connect_(std::move(connect)),
+      schema_(std::move(schema)),
       settings_(settings),
       grace_(grace),
-      backoff_max_(backoff_max),
       log_(log),
       readiness_(readiness),
-      strand_(asio::make_strand(thread_)),
-      wake_(strand_),
+      wake_(context_),
+      backoff_(kFirstBackoff, backoff_max),
       done_(ioc.get_executor()) {
   connect_.application_name += "-telemetry";
   settings_.batch_size = std::max<std::size_t>(1, settings_.batch_size);
+  // Binary format: the server parses no numbers or timestamps (in text format
+  // that was half its CPU per event; see docs/observability.md).
+  copy_sql_ = "COPY " + schema_.table +
+              " (kind, at, request_id, trace_id, duration_seconds, method, route, status, request_bytes, "
+              "response_bytes, name, target, outcome, " +
+              schema_.count_columns[0] + ", " + schema_.count_columns[1] + ") FROM STDIN (FORMAT binary)";
+  // NULL: the table is not there yet (migrations run after the writer starts).
+  can_insert_sql_ = "SELECT CASE WHEN to_regclass($1::text) IS NULL THEN NULL ELSE has_table_privilege($1::text, 'INSERT') END";
   batch_size_ = &metrics.histogram("telemetry_batch_size", "Events written per COPY by the telemetry writer.", {},
-                                   kBatchBuckets).with({});
+                                   telemetry::kBatchBuckets).with({});
   flush_seconds_ = &metrics.histogram("telemetry_flush_duration_seconds",
-                                      "Time to write one batch of telemetry events.", {}, kDurationBuckets).with({});
-  metrics.add_collector([this](TextWriter& out) {
+                                      "Time to write one batch of telemetry events.", {}, telemetry::kDurationBuckets)
+                        .with({});
+  metrics.add_collector([this](telemetry::TextWriter& out) {
+    using telemetry::MetricType;
     auto s = stats();
     out.family("telemetry_queued", MetricType::gauge, "Telemetry events accepted and not yet written.");
     out.sample("telemetry_queued", {}, static_cast<double>(s.queued));
@@ -141,8 +129,9 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, TelemetrySetti
 // stop() ended the flush loop; if it was never called (start-up failed
 // later), abandon what is left rather than wait for it.
 Writer::~Writer() {
-  thread_.stop();
-  thread_.join();
+  work_.reset();
+  context_.stop();
+  if (thread_.joinable()) thread_.join();
 }
 
 WriterStats Writer::stats() const noexcept {
@@ -157,11 +146,13 @@ asio::awaitable<void> Writer::start() {
   readiness_.add_check("telemetry", false, [this] { return check(); });
   started_ = true;
   accepting_.store(true, std::memory_order_relaxed);
-  asio::co_spawn(strand_, flush_loop(), asio::bind_cancellation_slot(cancel_.slot(), [this](std::exception_ptr e) {
+  work_.emplace(context_.get_executor());
+  asio::co_spawn(context_, flush_loop(), asio::bind_cancellation_slot(cancel_.slot(), [this](std::exception_ptr e) {
                    if (e) log_.error("telemetry flush loop ended with an exception");
                    loop_done_ = true;
                    done_.set();
                  }));
+  thread_ = std::thread([this] { context_.run(); });
   log_.info("telemetry writer started: queue {} events, batches of {} or every {} ms, {} writes",
             settings_.queue_capacity, settings_.batch_size, settings_.flush_interval.count(),
             settings_.async_writes ? "asynchronous" : "synchronous");
@@ -170,7 +161,7 @@ asio::awaitable<void> Writer::start() {
 
 asio::awaitable<CheckResult> Writer::check() const {
   if (denied_.load(std::memory_order_relaxed))
-    co_return CheckResult::degraded("no INSERT privilege on table telemetry_events");
+    co_return CheckResult::degraded("no INSERT privilege on table " + schema_.table);
   if (failing_.load(std::memory_order_relaxed))
     co_return CheckResult::degraded("cannot write to the database; " + std::to_string(stats().queued) +
                                     " events queued");
@@ -195,24 +186,28 @@ void Writer::drop_admitted(std::size_t count) noexcept {
   dropped_.fetch_add(count, std::memory_order_relaxed);
 }
 
-namespace {
-// Threads take shards round robin on their first submit: with at most
-// kShards submitting threads, each has a shard (and its mutex) to itself.
-std::atomic<std::size_t> next_shard{0};
-}  // namespace
-
 void Writer::submit(Event event) noexcept {
-  const auto before = admit();
-  if (!before) return;
-  thread_local const std::size_t my_shard = next_shard.fetch_add(1, std::memory_order_relaxed);
-  Shard& shard = shards_[my_shard % kShards];
+  if (!admit()) return;
+  hand_over(Queued{std::move(event), nullptr, {}});
+}
+
+void Writer::hand_over(Queued item) noexcept {
   bool stored = false;
+  bool post = false;
   {
-    std::lock_guard lock(shard.mutex);
-    if (!shard.closed) {
+    std::lock_guard lock(mutex_);
+    if (!closed_) {
       try {
-        shard.events.push_back(std::move(event));
+        const bool waited = item.waiter != nullptr;
+        incoming_.push_back(std::move(item));
         stored = true;
+        // Wake the writer when it sleeps with nothing queued, when a caller
+        // waits for its event, or when a batch is ready; once per hand-over.
+        if (!wake_posted_ && (idle_ || waited || incoming_.size() >= settings_.batch_size)) {
+          wake_posted_ = true;
+          idle_ = false;
+          post = true;
+        }
       } catch (...) {  // out of memory: the event is lost, and counted
       }
     }
@@ -221,39 +216,24 @@ void Writer::submit(Event event) noexcept {
     drop_admitted(1);
     return;
   }
-  // The flush loop announces idle_ before its last look at the shards, so
-  // either it saw this event or this load sees idle_ (the shard's mutex
-  // orders the two).
-  if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false, std::memory_order_relaxed)) {
-    wake_posted_.store(true, std::memory_order_relaxed);
-    wake();
-    return;
-  }
-  // A batch is queued besides the one being written: the flush loop will
-  // write it (an estimate: the counts move while we read them; a later
-  // submit() looks again). One post per drain of the shards at most.
-  const auto in_flight = in_flight_.load(std::memory_order_relaxed);
-  const auto queued = *before + 1 > in_flight ? *before + 1 - in_flight : 0;
-  if (queued >= settings_.batch_size && !wake_posted_.load(std::memory_order_relaxed) &&
-      !wake_posted_.exchange(true, std::memory_order_relaxed))
-    wake();
+  if (post) wake();
 }
 
 void Writer::wake() noexcept {
   try {
-    asio::post(strand_, [this] {
-      if (backoff_.count() == 0) wake_.cancel();  // during a backoff, wait it out
+    asio::post(context_, [this] {
+      if (!backing_off_) wake_.cancel();  // during a backoff, wait it out
     });
-  } catch (...) {  // out of memory: let the next submit try again
-    wake_posted_.store(false, std::memory_order_relaxed);
-    idle_.store(true, std::memory_order_relaxed);
+  } catch (...) {  // out of memory: let the next event try again
+    std::lock_guard lock(mutex_);
+    wake_posted_ = false;
   }
 }
 
 asio::awaitable<void> Writer::submit_and_wait(Event event) {
   if (!admit().has_value()) co_return;
   auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
-  asio::post(strand_, [this, item = Queued{std::move(event), waiter, {}}]() mutable { enqueue(std::move(item)); });
+  hand_over(Queued{std::move(event), waiter, {}});
   co_await waiter->done.async_receive(nothrow);
 }
 
@@ -265,33 +245,29 @@ asio::awaitable<void> Writer::record(Event event) {
   co_await submit_and_wait(std::move(event));
 }
 
-void Writer::enqueue(Queued item) {
-  if (loop_done_) {  // raced with stop(): too late to write
-    drop_admitted(1);
-    if (item.waiter) item.waiter->done.try_send(boost::system::error_code{});
-    return;
+// The writer's thread: what callers handed over joins the queue.
+void Writer::take_incoming(bool close) {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = closed_ || close;
+    wake_posted_ = false;  // what comes after this may wake us again
+    taken_.swap(incoming_);
   }
-  if (item.waiter) ++waiting_;
-  item.due = Clock::now() + settings_.flush_interval;
-  queue_.push_back(std::move(item));
-  if (backoff_.count() == 0) wake_.cancel();  // a caller waits; during a backoff, wait it out
-}
-
-void Writer::take_shards(bool close) {
+  if (taken_.empty()) return;
   const auto due = Clock::now() + settings_.flush_interval;
-  wake_posted_.store(false, std::memory_order_relaxed);  // what comes after this drain may post again
-  for (auto& shard : shards_) {
-    {
-      std::lock_guard lock(shard.mutex);
-      shard.closed = shard.closed || close;
-      if (shard.events.empty()) continue;
-      shard.events.swap(spare_);
+  for (auto& q : taken_) {
+    if (loop_done_) {  // raced with stop(): too late to write
+      drop_admitted(1);
+      if (q.waiter) q.waiter->done.try_send(boost::system::error_code{});
+      continue;
     }
-    for (auto& e : spare_) queue_.push_back(Queued{std::move(e), nullptr, due});
-    spare_.clear();
-    // A backlog (database away) grew some vector: do not keep it around.
-    if (spare_.capacity() > 2 * settings_.batch_size) std::vector<Event>().swap(spare_);
+    if (q.waiter) ++waiting_;
+    q.due = due;
+    queue_.push_back(std::move(q));
   }
+  taken_.clear();
+  // A backlog (database away) grew the vector: do not keep it around.
+  if (taken_.capacity() > 2 * settings_.batch_size) std::vector<Queued>().swap(taken_);
 }
 
 void Writer::release_waiters(std::size_t count) {
@@ -312,8 +288,8 @@ asio::awaitable<bool> Writer::ensure_connected() {
   std::string failure;
   bool denied = false;
   try {
-    conn_ = co_await pg::Connection::connect(strand_, connect_, log_);
-    auto result = co_await conn_->query(kCanInsert);
+    conn_ = co_await pg::Connection::connect(context_.get_executor(), connect_, log_);
+    auto result = co_await conn_->query(can_insert_sql_, pg::Params(schema_.table));
     denied = !result.is_null(0, 0) && !result.boolean(0, 0);
   } catch (const pg::PgError& e) {
     failure = e.what();
@@ -321,9 +297,9 @@ asio::awaitable<bool> Writer::ensure_connected() {
   if (denied) {
     conn_.reset();
     if (!denied_.exchange(true, std::memory_order_relaxed))
-      log_.error("telemetry: no INSERT privilege on table telemetry_events; telemetry degraded, events queue up to "
-                 "{} and are then dropped; checking again with backoff",
-                 settings_.queue_capacity);
+      log_.error("telemetry: no INSERT privilege on table {}; telemetry degraded, events queue up to {} and are then "
+                 "dropped; checking again with backoff",
+                 schema_.table, settings_.queue_capacity);
     failing_.store(true, std::memory_order_relaxed);
     co_return false;
   }
@@ -337,7 +313,7 @@ asio::awaitable<bool> Writer::ensure_connected() {
   if (denied_.exchange(false, std::memory_order_relaxed) || failing_.exchange(false, std::memory_order_relaxed))
     log_.info("telemetry: connected to the database again");
   connected_.store(true, std::memory_order_relaxed);
-  backoff_ = std::chrono::milliseconds{0};
+  backoff_.reset();
   co_return true;
 }
 
@@ -349,13 +325,11 @@ asio::awaitable<bool> Writer::write_batch() {
   pg::end_copy_binary(data_);
   const auto t0 = Clock::now();
   std::string failure;
-  in_flight_.store(n, std::memory_order_relaxed);
   try {
-    co_await conn_->copy_in(kCopy, data_);
+    co_await conn_->copy_in(copy_sql_, data_);
   } catch (const pg::PgError& e) {
     failure = e.what();
   }
-  in_flight_.store(0, std::memory_order_relaxed);
   if (!failure.empty()) {
     conn_.reset();  // reconnect: the simplest recovery from whatever went wrong
     connected_.store(false, std::memory_order_relaxed);
@@ -370,71 +344,67 @@ asio::awaitable<bool> Writer::write_batch() {
   written_.fetch_add(n, std::memory_order_relaxed);
   pending_.fetch_sub(n, std::memory_order_relaxed);
   if (failing_.exchange(false, std::memory_order_relaxed)) log_.info("telemetry: writing to the database again");
-  backoff_ = std::chrono::milliseconds{0};
+  backoff_.reset();
   co_return true;
 }
 
 asio::awaitable<void> Writer::sleep_backoff() {
-  static thread_local std::minstd_rand rng(std::random_device{}());
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(backoff_ * 2, backoff_max_);
-  wake_.expires_after(std::chrono::duration_cast<Clock::duration>(backoff_ * jitter(rng)));
+  backing_off_ = true;
+  wake_.expires_after(backoff_.next());
   co_await wake_.async_wait(nothrow);  // stop() cuts it short: retry at once while the grace lasts
+  backing_off_ = false;
 }
 
-// On the strand. Writes a batch when batch_size events are queued, when the
-// oldest has waited flush_interval, when a synchronous caller waits, or when
-// stopping; returns when stopping and the queue is empty (or on cancellation,
-// which stop() emits after the grace period).
+// The writer's thread. Writes a batch when batch_size events are queued,
+// when the oldest has waited flush_interval, when a synchronous caller waits,
+// or when stopping; returns when stopping and the queue is empty (or on
+// cancellation, which stop() emits after the grace period).
 asio::awaitable<void> Writer::flush_loop() {
+  const auto cancelled = []() -> asio::awaitable<bool> {
+    auto state = co_await asio::this_coro::cancellation_state;
+    co_return state.cancelled() != asio::cancellation_type::none;
+  };
   for (;;) {
-    take_shards();
+    take_incoming();
     if (stopping_ && queue_.empty()) co_return;
     // (Re)connect even with nothing queued: readiness tells the truth, and
     // the first batch does not pay for the connection.
     bool connected = co_await ensure_connected();
-    auto state = co_await asio::this_coro::cancellation_state;
-    if (state.cancelled() != asio::cancellation_type::none) co_return;
+    if (co_await cancelled()) co_return;
     if (!connected) {
       // Synchronous callers are not held while the database is away: their
       // events stay queued and go out with the next successful batch.
       release_waiters(queue_.size());
       co_await sleep_backoff();
-      auto after = co_await asio::this_coro::cancellation_state;
-      if (after.cancelled() != asio::cancellation_type::none) co_return;
+      if (co_await cancelled()) co_return;
       continue;
     }
-    take_shards();
+    take_incoming();
     bool due = stopping_ || waiting_ > 0 || queue_.size() >= settings_.batch_size ||
                (!queue_.empty() && Clock::now() >= queue_.front().due);
     if (!due) {
       if (queue_.empty()) {
-        // Idle: the next submit() wakes us. Announce it, then look once more
-        // (an event submitted meanwhile did not see idle_).
-        idle_.store(true, std::memory_order_relaxed);
-        take_shards();
-        if (!queue_.empty()) {
-          idle_.store(false, std::memory_order_relaxed);
-          continue;
+        // Idle: the next event wakes us. Announced under the mutex, so an
+        // event handed over meanwhile either was taken above or sees it.
+        {
+          std::lock_guard lock(mutex_);
+          if (!incoming_.empty()) continue;
+          idle_ = true;
         }
         wake_.expires_at(Clock::time_point::max());
       } else {
         wake_.expires_at(queue_.front().due);
       }
       co_await wake_.async_wait(nothrow);
-      idle_.store(false, std::memory_order_relaxed);
-      auto woken = co_await asio::this_coro::cancellation_state;
-      if (woken.cancelled() != asio::cancellation_type::none) co_return;
+      if (co_await cancelled()) co_return;
       continue;  // woken early by events, or on time: look again
     }
     bool written = co_await write_batch();
-    auto after_write = co_await asio::this_coro::cancellation_state;
-    if (after_write.cancelled() != asio::cancellation_type::none) co_return;
+    if (co_await cancelled()) co_return;
     if (written) continue;
     release_waiters(queue_.size());
     co_await sleep_backoff();
-    auto after = co_await asio::this_coro::cancellation_state;
-    if (after.cancelled() != asio::cancellation_type::none) co_return;
+    if (co_await cancelled()) co_return;
   }
 }
 
@@ -442,11 +412,12 @@ asio::awaitable<void> Writer::stop() {
   accepting_.store(false, std::memory_order_relaxed);
   if (!started_) co_return;
   co_await asio::co_spawn(
-      strand_,
+      context_,
       [this]() -> asio::awaitable<void> {
         stopping_ = true;
+        backing_off_ = false;
         wake_.cancel();
-        take_shards();
+        take_incoming();
         // Nothing to flush: cut short a connection attempt in flight (a
         // database that never answers would hold stop() for DB_CONNECT_TIMEOUT).
         if (queue_.empty()) cancel_.emit(asio::cancellation_type::terminal);
@@ -456,15 +427,17 @@ asio::awaitable<void> Writer::stop() {
   log_.info("telemetry writer stopping: flushing {} queued events within {} ms", pending_.load(), grace_.count());
   bool flushed = co_await done_.wait_for(grace_);
   if (!flushed) {
-    asio::post(strand_, [this] { cancel_.emit(asio::cancellation_type::terminal); });
+    asio::post(context_, [this] { cancel_.emit(asio::cancellation_type::terminal); });
     bool unwound = co_await done_.wait_for(kUnwindTime);
-    if (!unwound) log_.error("telemetry flush loop did not unwind within {} ms of cancellation", 2000);
+    if (!unwound)
+      log_.error("telemetry flush loop did not unwind within {} ms of cancellation",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindTime).count());
   }
   std::size_t lost = 0;
   co_await asio::co_spawn(
-      strand_,
+      context_,
       [this, &lost]() -> asio::awaitable<void> {
-        take_shards(true);  // a submit() that raced with stop() finds its shard closed
+        take_incoming(true);  // an event that raced with stop() finds the door closed
         lost = queue_.size();
         release_waiters(lost);
         queue_.clear();
@@ -473,6 +446,7 @@ asio::awaitable<void> Writer::stop() {
         co_return;
       },
       asio::use_awaitable);
+  work_.reset();  // the thread ends once its last handler has run; joined by the destructor
   drop_admitted(lost);
   connected_.store(false, std::memory_order_relaxed);
   auto s = stats();
@@ -481,4 +455,4 @@ asio::awaitable<void> Writer::stop() {
   log_.info("telemetry writer stopped: {} events written, {} dropped", s.written, s.dropped);
 }
 
-}  // namespace svc::telemetry
+}  // namespace svc::events

@@ -6,8 +6,8 @@
 #include "lib/http/router.hpp"
 #include "lib/telemetry/metrics.hpp"
 
-namespace svc::telemetry {
+namespace svc::service {
 
-void add_metrics_route(http::Router& router, const Registry& registry);
+void add_metrics_route(http::Router& router, const telemetry::Registry& registry);
 
-}  // namespace svc::telemetry
+}  // namespace svc::service

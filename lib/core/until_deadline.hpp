@@ -25,7 +25,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace svc::lifecycle {
+namespace svc::core {
 
 namespace detail {
 
@@ -78,4 +78,4 @@ boost::asio::awaitable<std::optional<T>> until_deadline(std::chrono::steady_cloc
   co_return value;
 }
 
-}  // namespace svc::lifecycle
+}  // namespace svc::core

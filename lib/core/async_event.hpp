@@ -10,7 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-namespace svc::lifecycle {
+namespace svc::core {
 
 class AsyncEvent {
  public:
@@ -32,4 +32,4 @@ class AsyncEvent {
   bool set_ = false;                                 // strand only
 };
 
-}  // namespace svc::lifecycle
+}  // namespace svc::core

@@ -5,8 +5,8 @@
 #include "lib/http/router.hpp"
 #include "lib/lifecycle/readiness.hpp"
 
-namespace svc::lifecycle {
+namespace svc::service {
 
-void add_probe_routes(http::Router& router, const Readiness& readiness);
+void add_probe_routes(http::Router& router, const lifecycle::Readiness& readiness);
 
-}  // namespace svc::lifecycle
+}  // namespace svc::service

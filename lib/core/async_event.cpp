@@ -1,4 +1,4 @@
-#include "lib/lifecycle/async_event.hpp"
+#include "lib/core/async_event.hpp"
 
 #include <algorithm>
 
@@ -9,7 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
-namespace svc::lifecycle {
+namespace svc::core {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -50,4 +50,4 @@ asio::awaitable<void> AsyncEvent::wait() {
   if (!was_set) throw boost::system::system_error(asio::error::operation_aborted, "waiting for an event");
 }
 
-}  // namespace svc::lifecycle
+}  // namespace svc::core

@@ -1,11 +1,11 @@
-#include "lib/lifecycle/probe_routes.hpp"
+#include "lib/service/probe_routes.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "lib/http/query.hpp"
 
-namespace svc::lifecycle {
+namespace svc::service {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -15,10 +15,10 @@ using http::Status;
 namespace {
 
 // Kubernetes style: "[+]database ok" / "[-]database failed: why".
-Response verbose_report(const Readiness::Report& report) {
+Response verbose_report(const lifecycle::Readiness::Report& report) {
   std::string text;
   for (const auto& entry : report.checks) {
-    bool ok = entry.result.status != CheckResult::Status::failed;
+    bool ok = entry.result.status != lifecycle::CheckResult::Status::failed;
     text += ok ? "[+]" : "[-]";
     text += entry.name;
     text += ' ';
@@ -34,7 +34,7 @@ Response verbose_report(const Readiness::Report& report) {
   return http::text_response(report.ready ? Status::ok : Status::service_unavailable, std::move(text));
 }
 
-Response json_report(const Readiness::Report& report) {
+Response json_report(const lifecycle::Readiness::Report& report) {
   if (!report.ready)
     return http::json_response(Status::service_unavailable,
                                json::object{{"status", "not ready"}, {"detail", report.detail}});
@@ -45,7 +45,7 @@ Response json_report(const Readiness::Report& report) {
 
 }  // namespace
 
-void add_probe_routes(http::Router& router, const Readiness& readiness) {
+void add_probe_routes(http::Router& router, const lifecycle::Readiness& readiness) {
   // Serialized once: probes and load balancers call this constantly.
   auto live = [body = json::serialize(json::object{{"status", "ok"}})](http::RequestContext&)
       -> asio::awaitable<Response> { co_return http::text_response(Status::ok, body, "application/json"); };
@@ -61,4 +61,4 @@ void add_probe_routes(http::Router& router, const Readiness& readiness) {
   router.add(http::Verb::get, "/readyz", ready);
 }
 
-}  // namespace svc::lifecycle
+}  // namespace svc::service

@@ -1,0 +1,26 @@
+#pragma once
+// The HTTP server's settings: where it listens (HOST, PORT) and its limits
+// (MAX_HEADER_BYTES, MAX_BODY_BYTES, HEADER_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "lib/config/section.hpp"
+
+namespace svc::http {
+
+struct ServerSettings {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{75'000};
+};
+
+const config::Section<ServerSettings>& listen_section();  // HOST, PORT
+const config::Section<ServerSettings>& limits_section();  // the request limits and timeouts
+
+}  // namespace svc::http

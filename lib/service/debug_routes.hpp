@@ -1,0 +1,18 @@
+#pragma once
+// GET /debug/db (API key): the pool's state and counters, the database's own
+// view (server time, recovery, its backends of this service) through one
+// statement on the statement path, and the effective pool profile. The URL's
+// password never appears.
+
+#include "lib/http/api_key.hpp"
+#include "lib/http/router.hpp"
+#include "lib/pg/pool.hpp"
+#include "lib/pg/schema_migrator.hpp"
+#include "lib/service/settings.hpp"
+
+namespace svc::service {
+
+void add_debug_db_route(http::Router& router, const http::ApiKeyAuth& auth, const Settings& settings, pg::Pool& pool,
+                        const pg::SchemaMigrator& migrator);
+
+}  // namespace svc::service

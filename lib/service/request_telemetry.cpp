@@ -1,0 +1,86 @@
+#include "lib/service/request_telemetry.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+#include "lib/telemetry/logging.hpp"
+
+namespace svc::service {
+
+namespace asio = boost::asio;
+using telemetry::kByteBuckets;
+using telemetry::kDurationBuckets;
+
+namespace {
+double seconds_of(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+}  // namespace
+
+HttpServerMetrics::HttpServerMetrics(telemetry::Registry& r)
+    : duration(r.histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
+                           {"http_request_method", "http_route", "http_response_status_code"}, kDurationBuckets)),
+      active(r.gauge("http_server_active_requests", "Number of active HTTP server requests.").with({})),
+      request_size(r.histogram("http_server_request_body_size_bytes", "Size of HTTP server request bodies.",
+                               {"http_request_method", "http_route"}, kByteBuckets)),
+      response_size(r.histogram("http_server_response_body_size_bytes", "Size of HTTP server response bodies.",
+                                {"http_request_method", "http_route"}, kByteBuckets)) {}
+
+RequestTelemetry::RequestTelemetry(telemetry::Registry& metrics, events::Writer* events, bool access_log,
+                                   spdlog::logger& log)
+    : http_(metrics), events_(events), access_log_(access_log), log_(log) {}
+
+void RequestTelemetry::started() noexcept { http_.active.add(1); }
+
+bool RequestTelemetry::waits_before_write() const noexcept { return events_ != nullptr && events_->sync_writes(); }
+
+events::Event RequestTelemetry::event_of(const http::ObservedRequest& r) const noexcept {
+  events::Event e;
+  e.kind = "http";
+  e.time = r.started;
+  e.request_id = r.request_id;
+  e.trace_id = r.trace_id;
+  e.method = r.method;
+  e.route = r.route;
+  e.status = static_cast<int>(r.status);
+  e.duration_seconds = seconds_of(r.duration);
+  e.request_bytes = r.request_bytes;
+  e.response_bytes = r.response_bytes;
+  return e;
+}
+
+// Synchronous event writes: the event is stored before the response leaves.
+asio::awaitable<void> RequestTelemetry::before_write(const http::ObservedRequest& r) {
+  co_await events_->submit_and_wait(event_of(r));
+}
+
+void RequestTelemetry::finished(const http::ObservedRequest& r) noexcept {
+  if (events_ != nullptr && !events_->sync_writes()) events_->submit(event_of(r));
+  char status_text[4] = {static_cast<char>('0' + r.status / 100 % 10), static_cast<char>('0' + r.status / 10 % 10),
+                         static_cast<char>('0' + r.status % 10), 0};
+  const std::string_view status(status_text, 3);
+  const double seconds = seconds_of(r.duration);
+  http_.duration.with({r.method, r.route, status}).observe(seconds);
+  http_.request_size.with({r.method, r.route}).observe(static_cast<double>(r.request_bytes));
+  http_.response_size.with({r.method, r.route}).observe(static_cast<double>(r.response_bytes));
+  http_.active.add(-1);
+  if (!access_log_) return;
+  char duration_ms[32];
+  const int n = std::snprintf(duration_ms, sizeof duration_ms, "%.3f", seconds * 1000);
+  char bytes[24];
+  const auto bytes_end = std::to_chars(bytes, bytes + sizeof bytes, r.response_bytes).ptr;
+  try {
+    std::string message;
+    message.append(r.method).append(" ").append(r.path).append(" ").append(status);
+    telemetry::log_fields(log_, spdlog::level::info,
+                          {{"request_id", r.request_id},
+                           {"trace_id", r.trace_id},
+                           {"method", r.method},
+                           {"route", r.route},
+                           {"status", status},
+                           {"duration_ms", std::string_view(duration_ms, static_cast<std::size_t>(n))},
+                           {"response_bytes", std::string_view(bytes, static_cast<std::size_t>(bytes_end - bytes))}},
+                          message);
+  } catch (...) {  // out of memory: no access log line
+  }
+}
+
+}  // namespace svc::service
