@@ -572,6 +572,7 @@ TEST_SUITE("config") {
         "DB_POOL_SIZE=10",
         "DB_MAX_OVERFLOW=20",
         "DB_POOL_TIMEOUT=5",
+        "DB_POOL_MAX_WAITERS=1024",
         "DB_PRE_PING=true",
         "DB_POOL_RECYCLE=1800",
         "DB_CONNECT_TIMEOUT=5",
@@ -713,7 +714,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 45);
+    CHECK(variables.size() == 46);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
