@@ -160,6 +160,13 @@ class SlotPool {
     slot_freed(wake);
   }
 
+  // A lent connection was closed by its user, who opens another in the
+  // same slot (a stale keep-alive connection, say).
+  void reopen() {
+    --lent_;
+    ++opening_;
+  }
+
   // A lent connection comes back. Reusable: to the oldest waiter, or idle
   // (unless the pool is above its size: then it is returned to be closed).
   // Not reusable: returned to be closed, and its slot goes to the next waiter.

@@ -5,7 +5,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/with_timer.hpp"
 #include "lib/core/backoff.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/metrics.hpp"
@@ -20,10 +20,9 @@
 namespace svc::pg {
 
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 using lifecycle::CheckResult;
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using core::nothrow;
 
 namespace {
 // How long an interrupted connection may take to cancel, drain and roll back.
@@ -96,12 +95,12 @@ Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings,
       settings_(settings),
       log_(log),
       readiness_(readiness),
+      slots_({settings.size, settings.max_overflow, settings.max_waiters}),
       background_done_(ioc.get_executor()),
       all_returned_(ioc.get_executor()),
       reconnect_strand_(asio::make_strand(ioc)),
       reconnect_timer_(reconnect_strand_),
       maintenance_timer_(reconnect_strand_),
-      slots_({settings.size, settings.max_overflow, settings.max_waiters}),
       lane_host_(std::make_unique<LaneHost>(*this)) {
   connect_.statement_timeout = settings_.statement_timeout;
   connect_.statement_deadline = settings_.statement_deadline;
@@ -484,12 +483,8 @@ asio::awaitable<Pool::Slots::Outcome> Pool::wait_for_slot(Slots::WaiterId id, Wa
   bool cancelled = false;
   try {
     asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-    // Non-throwing tokens: whichever completes first wins; an error on the
-    // winner means our caller cancelled us (the timer reports
-    // operation_aborted, the channel channel_cancelled).
-    auto woke = co_await (wakeup.ready.async_receive(nothrow) || timer.async_wait(nothrow));
-    const auto ec = woke.index() == 0 ? std::get<0>(std::get<0>(woke)) : std::get<0>(std::get<1>(woke));
-    cancelled = static_cast<bool>(ec);
+    auto [ec] = co_await core::with_timer(wakeup.ready.async_receive(nothrow), timer);
+    cancelled = ec == asio::error::operation_aborted;  // timed_out is the deadline, settled below
   } catch (const boost::system::system_error&) {
     cancelled = true;  // Asio refuses to start a wait once we are cancelled
   }

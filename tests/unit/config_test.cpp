@@ -600,6 +600,7 @@ TEST_SUITE("config") {
         "UPSTREAM_TIMEOUT_SECONDS=15",
         "UPSTREAM_MAX_RESPONSE_BYTES=8388608",
         "UPSTREAM_MAX_CONNECTIONS=16",
+        "UPSTREAM_MAX_WAITERS=256",
         "UPSTREAM_RETRIES=2",
         "UPSTREAM_CA_FILE=",
         "USE_ORIGIN_PROXY=false",
@@ -714,7 +715,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 46);
+    CHECK(variables.size() == 47);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
