@@ -57,7 +57,10 @@ bool RawConnection::send(std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n <= 0) {
+      peer_closed_ = true;
+      return false;
+    }
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
@@ -74,7 +77,10 @@ bool RawConnection::fill(std::chrono::steady_clock::time_point deadline) {
   if (ready <= 0) return false;
   char buf[16384];
   ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-  if (n <= 0) return false;
+  if (n <= 0) {
+    peer_closed_ = true;
+    return false;
+  }
   buffer_.append(buf, static_cast<std::size_t>(n));
   return true;
 }

@@ -40,10 +40,14 @@ class RawConnection {
   bool wait_closed(std::chrono::milliseconds timeout);
   // Bytes received but not consumed by read_response (e.g. what arrived before a close).
   const std::string& unread() const { return buffer_; }
+  // The peer closed or reset the connection (seen by a read or a send), as
+  // opposed to a read that timed out.
+  bool peer_closed() const { return peer_closed_; }
 
  private:
   bool fill(std::chrono::steady_clock::time_point deadline);
   int fd_ = -1;
+  bool peer_closed_ = false;
   std::string buffer_;
 };
 
