@@ -10,8 +10,10 @@
 #include <spdlog/logger.h>
 
 #include "app/app_settings.hpp"
+#include "app/bybit_payment_catalogue.hpp"
 #include "app/exchanges/binance.hpp"
 #include "app/exchanges/bybit.hpp"
+#include "app/exchanges/exchange_metrics.hpp"
 #include "app/offer_store.hpp"
 #include "app/pairs_cache.hpp"
 #include "app/scraper.hpp"
@@ -42,6 +44,7 @@ struct AppState {
   svc::http::ApiKeyAuth auth;
   svc::lifecycle::Lifecycle lifecycle;
   svc::telemetry::Registry metrics;  // /metrics; families registered before serving
+  ExchangeMetrics exchange_metrics{metrics};
   // Components, in start order (stopped in reverse). Telemetry first so that
   // it flushes the events of everything stopped before it; app code records
   // upstream calls and scrape rounds through telemetry.record_upstream/scrape.
@@ -52,6 +55,7 @@ struct AppState {
   OfferStore store;
   Binance binance;
   Bybit bybit;
+  BybitPaymentCatalogue bybit_payments;  // names Bybit's payment ids; refreshes itself once started
   PairsCache pairs;
   Scraper scraper;  // a component only when SCRAPE_TARGETS is set
   svc::http::Server server;

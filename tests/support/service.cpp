@@ -86,6 +86,12 @@ Env base_service_env() {
       {"SHUTDOWN_GRACE_SECONDS", "5"},
       {"LOG_LEVEL", "debug"},
       {"THREADS", "2"},
+      // No e2e service reaches a real exchange; the Bybit payment catalogue,
+      // fetched in the background from start-up on, is off unless a test
+      // points the service at the replay exchange and turns it on.
+      {"BINANCE_BASE_URL", "http://127.0.0.1:1"},
+      {"BYBIT_BASE_URL", "http://127.0.0.1:1"},
+      {"BYBIT_PAYMENT_CATALOGUE_SECONDS", "0"},
   };
 }
 
