@@ -121,7 +121,10 @@ RunningService::RunningService(std::string binary, const Env& overrides, std::ch
 
     std::string out = process_->output();
     bool port_taken = out.find("already in use") != std::string::npos;
-    if (port_taken && !fixed_port && attempt < 3) continue;
+    if (port_taken && !fixed_port && attempt < 3) {
+      earlier_output_.append(out).append("(port ").append(std::to_string(port_)).append(" was taken; started again)\n");
+      continue;
+    }
     throw std::runtime_error("p2p-dashboard did not become ready within " + std::to_string(ready_timeout.count()) +
                              " ms; output:\n" + out);
   }
