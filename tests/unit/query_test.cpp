@@ -83,6 +83,14 @@ TEST_CASE("integer edges: bounds inclusive, junk, overflow, lower bound message"
   CHECK(d[3].at("input") == "");
 }
 
+TEST_CASE("an input that is not UTF-8 is echoed as U+FFFD: the 422 stays valid JSON") {
+  QueryParams q("fiat=%FF%FEx");
+  q.matching("fiat", "VES", "^[A-Z0-9]{2,10}$", upper_alnum_2_10);
+  auto res = validation_response(q.errors());
+  auto body = json::parse(res.body());  // Boost.JSON rejects invalid UTF-8
+  CHECK(body.at("detail").at(0).at("input") == "\xEF\xBF\xBD\xEF\xBF\xBDx");
+}
+
 TEST_CASE("booleans and literals with three alternatives") {
   QueryParams q("on=TRUE&off=0&bad=maybe&ex=kraken");
   CHECK(q.boolean("on", false));
