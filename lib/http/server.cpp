@@ -1,8 +1,11 @@
 #include "lib/http/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -27,6 +30,7 @@
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
+#include "lib/http/target.hpp"
 #include "lib/telemetry/logging.hpp"
 #include "lib/telemetry/trace_context.hpp"
 
@@ -51,21 +55,52 @@ constexpr std::size_t kLingerBytes = 256 * 1024;
 constexpr auto kUnwindTime = std::chrono::seconds(2);
 // Back-off after a failed accept (EMFILE): don't spin, don't give up.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// Beast refuses every version but 1.0 and 1.1 as bad_version (400); a
+// request line naming another major version, as the HTTP/2 connection
+// preface "PRI * HTTP/2.0" does, is answered 505 instead (RFC 9110 15.6.6).
+bool names_other_major_version(const beast::flat_buffer& buffer) {
+  const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+  const auto eol = data.find("\r\n");
+  if (eol == std::string_view::npos || eol < 9) return false;
+  const auto v = data.substr(eol - 9, 9);  // " HTTP/d.d"
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]) && v[6] != '1';
+}
+
+// Transfer-Encoding (RFC 9112): only in HTTP/1.1 (section 6.1), chunked
+// last and once (section 6.3: otherwise 400, then close); chunked is the
+// only coding implemented (501 for others). Beast itself rejects
+// Content-Length with Transfer-Encoding, conflicting Content-Lengths and a
+// repeated chunked field, but reads "chunked, gzip" as a message without a
+// body.
+std::optional<Response> framing_error(const Request& header) {
+  auto [first, last] = header.base().equal_range(bhttp::field::transfer_encoding);
+  if (first == last) return std::nullopt;
+  if (header.version() == 10) return error_response(Status::bad_request, "Bad Request: Transfer-Encoding in HTTP/1.0");
+  std::vector<std::string_view> codings;
+  for (auto it = first; it != last; ++it) {
+    std::string_view list(it->value().data(), it->value().size());
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      auto coding = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (!coding.empty()) codings.push_back(coding);
+    }
+  }
+  const auto chunked = [](std::string_view c) { return beast::iequals(c, "chunked"); };
+  if (codings.empty() || !chunked(codings.back()) || std::any_of(codings.begin(), codings.end() - 1, chunked))
+    return error_response(Status::bad_request, "Bad Request: Transfer-Encoding must end with chunked, once");
+  if (codings.size() > 1)
+    return error_response(Status::not_implemented, "Transfer-Encoding other than chunked is not implemented");
+  return std::nullopt;
+}
 
 bool is_disconnect(const boost::system::error_code& ec) {
   return ec == beast::http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
          ec == asio::error::broken_pipe || ec == beast::http::error::partial_message;
-}
-
-std::string_view split_target(std::string_view target, std::string_view& query) {
-  auto q = target.find('?');
-  if (q == std::string_view::npos) {
-    query = {};
-    return target;
-  }
-  query = target.substr(q + 1);
-  return target.substr(0, q);
 }
 
 // What the server itself adds to every response, written straight into the
@@ -119,6 +154,12 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
 // What the server knows about the request it is handling, for the handler,
 // the observer and the log lines.
 struct Server::Handled {
+  // The request is parsed in place: the handler's Request is the parser's message.
+  bhttp::request_parser<bhttp::string_body> parser;
+  const Request& request() const { return parser.get(); }
+  Target target;                  // path and query
+  Router::Match match;            // found at the header, before any body byte is read
+  bool close_after = false;       // a body was left unread: the connection cannot go on
   std::string_view request_id;
   std::string_view trace_id;
   std::string_view traceparent;   // to propagate upstream
@@ -200,6 +241,7 @@ asio::awaitable<void> Server::start() {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     bound_port = acceptor_.local_endpoint().port();
   });
+  local_port_.store(bound_port);
   log_.info("listening on http://{}:{}", settings_.host, bound_port);
   accept_loop_started_ = true;
   asio::co_spawn(control_, accept_loop(), [this](std::exception_ptr e) {
@@ -290,8 +332,8 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
     Handled h;
     h.started = Clock::now();
     h.started_wall = std::chrono::system_clock::now();
-    Request request;
-    auto outcome = co_await read_request(s, request);
+    auto outcome = co_await read_request(s, h);
+    const Request& request = h.request();
     if (outcome != ReadOutcome::request) {
       s.busy.store(false, std::memory_order_relaxed);
       if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
@@ -309,7 +351,7 @@ asio::awaitable<void> Server::serve_requests(Session& s) {
     h.trace_id = trace.trace_id_view();
     h.traceparent = trace.traceparent(traceparent);
     Response response = co_await dispatch(request, h);
-    bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
+    bool keep_alive = !h.close_after && request.keep_alive() && !closing_.load(std::memory_order_relaxed);
     if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
     bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
     if (observer_ != nullptr) observer_->finished(observed(request, response, h));
@@ -375,43 +417,70 @@ std::optional<Response> Server::read_error_response(const boost::system::error_c
   return error_response(Status::bad_request, "Bad Request: " + ec.message());
 }
 
-asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Request& out) {
-  bhttp::request_parser<bhttp::string_body> parser;
+asio::awaitable<Server::ReadOutcome> Server::refuse(Session& s, std::optional<Response> response) {
+  if (!response) co_return ReadOutcome::closed;
+  RequestIdGenerator::Buffer generated;
+  co_await write_response(s, *response, nullptr, s.ids.next(generated), false);
+  co_return ReadOutcome::responded_and_close;
+}
+
+// The header first; the route is found before a body byte is read, and a
+// body is read only for a route that takes one.
+asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Handled& h) {
+  auto& parser = h.parser;
   parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
   parser.body_limit(settings_.max_body_bytes);
 
   s.arm(settings_.header_timeout);
   auto [header_ec, n] = co_await bhttp::async_read_header(s.socket, s.buffer, parser, nothrow);
-  auto ec = s.disarm(header_ec);
-  if (!ec && !parser.is_done() && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+  if (auto ec = s.disarm(header_ec)) {
+    if (ec == bhttp::error::bad_version && names_other_major_version(s.buffer))
+      co_return co_await refuse(s, error_response(Status::http_version_not_supported, "HTTP Version Not Supported"));
+    co_return co_await refuse(s, read_error_response(ec));
+  }
+  const Request& header = parser.get();
+  if (auto bad = framing_error(header)) co_return co_await refuse(s, std::move(bad));
+  auto target = parse_target(header.target());
+  if (!target || (target->form == Target::Form::asterisk && header.method() != Verb::options))
+    co_return co_await refuse(s, error_response(Status::bad_request, "Bad Request: invalid request target"));
+  h.target = *target;
+  h.path = target->path;
+  if (target->form != Target::Form::asterisk) h.match = router_.match(header.method(), target->path);
+  if (h.match.route != nullptr) h.route = h.match.route->pattern;
+  if (parser.is_done()) co_return ReadOutcome::request;
+
+  // A body follows.
+  if (h.match.route == nullptr) {
+    // 404, 405 or OPTIONS *: the answer does not depend on the body, so it
+    // goes out without reading it, and the connection closes after it.
+    h.close_after = true;
+    co_return ReadOutcome::request;
+  }
+  if (!h.match.route->options.takes_body)
+    co_return co_await refuse(s, error_response(Status::payload_too_large, "Request body not accepted on this route"));
+  if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
     bhttp::response<bhttp::empty_body> go_on{Status::continue_, 11};
     s.arm(settings_.idle_timeout);
     auto [wec, wn] = co_await bhttp::async_write(s.socket, go_on, nothrow);
     if (s.disarm(wec)) co_return ReadOutcome::closed;
   }
-  if (!ec && !parser.is_done()) {
-    s.arm(settings_.idle_timeout);
-    auto [body_ec, body_n] = co_await bhttp::async_read(s.socket, s.buffer, parser, nothrow);
-    ec = s.disarm(body_ec);
-  }
-  if (ec) {
-    auto response = read_error_response(ec);
-    if (!response) co_return ReadOutcome::closed;
-    RequestIdGenerator::Buffer generated;
-    co_await write_response(s, *response, nullptr, s.ids.next(generated), false);
-    co_return ReadOutcome::responded_and_close;
-  }
-  out = parser.release();
+  // The body is due within the header timeout too: a client trickling it
+  // holds the connection no longer than one trickling its header.
+  s.arm(settings_.header_timeout);
+  auto [body_ec, body_n] = co_await bhttp::async_read(s.socket, s.buffer, parser, nothrow);
+  if (auto ec = s.disarm(body_ec)) co_return co_await refuse(s, read_error_response(ec));
   co_return ReadOutcome::request;
 }
 
 asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
-  std::string_view query;
-  std::string_view path = split_target(request.target(), query);
-  h.path = path;
-  auto match = router_.match(request.method(), path);
-  if (match.route != nullptr) h.route = match.route->pattern;
+  const std::string_view path = h.path;
+  auto& match = h.match;
   Response res;
+  if (h.target.form == Target::Form::asterisk) {  // OPTIONS *: what the server as a whole answers
+    res = text_response(Status::ok, "");
+    res.set(bhttp::field::allow, router_.methods());
+    co_return res;
+  }
   try {
     switch (match.kind) {
       case Router::Match::Kind::not_found:
@@ -422,7 +491,7 @@ asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
         res.set(bhttp::field::allow, match.allow);
         break;
       case Router::Match::Kind::found: {
-        RequestContext ctx{request,      path,           query, match.route->pattern, h.request_id,
+        RequestContext ctx{request,      path,           h.target.query, match.route->pattern, h.request_id,
                            std::move(match.params), h.trace_id, h.traceparent};
         res = co_await match.route->handler(ctx);
         break;

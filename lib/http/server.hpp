@@ -9,6 +9,9 @@
 // in-flight requests up to the grace period, then cancels what is left (total
 // then terminal, as Beast's server-flex-awaitable example does) and waits
 // until every session coroutine has returned.
+//
+// Facing the internet: a request body is read only for a route that takes
+// one, and every read and write has a deadline.
 
 #include <atomic>
 #include <chrono>
@@ -68,9 +71,12 @@ class Server final : public lifecycle::Component {
     std::uint64_t requests_total;
   };
   Stats stats() const;
+  // The port start() bound (PORT=0 picks a free one); 0 before.
+  std::uint16_t local_port() const { return local_port_.load(); }
 
  private:
   struct Session;
+  struct Handled;
   enum class ReadOutcome { request, closed, responded_and_close };
 
   boost::asio::awaitable<void> accept_loop();
@@ -79,9 +85,10 @@ class Server final : public lifecycle::Component {
   boost::asio::awaitable<void> serve_requests(Session& s);
   boost::asio::awaitable<void> watch_deadline(Session& s);
   boost::asio::awaitable<bool> wait_for_request_bytes(Session& s);
-  boost::asio::awaitable<ReadOutcome> read_request(Session& s, Request& out);
+  boost::asio::awaitable<ReadOutcome> read_request(Session& s, Handled& h);
   std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
-  struct Handled;
+  // Writes `response` (nullopt: nothing, the client is dropped) and ends the connection.
+  boost::asio::awaitable<ReadOutcome> refuse(Session& s, std::optional<Response> response);
   boost::asio::awaitable<Response> dispatch(const Request& request, Handled& h);
   ObservedRequest observed(const Request& request, const Response& response, const Handled& h) const;
   boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string_view request_id,
@@ -112,6 +119,7 @@ class Server final : public lifecycle::Component {
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
   std::atomic<std::uint64_t> connections_total_{0};
   std::atomic<std::uint64_t> requests_total_{0};
+  std::atomic<std::uint16_t> local_port_{0};
   std::uint64_t seed_base_;
 };
 

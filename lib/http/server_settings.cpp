@@ -20,9 +20,10 @@ const config::Section<ServerSettings>& limits_section() {
     config::Section<ServerSettings> s;
     s.integer("MAX_HEADER_BYTES", &ServerSettings::max_header_bytes, {1024, 1024 * 1024},
               "largest accepted request header");
-    s.integer("MAX_BODY_BYTES", &ServerSettings::max_body_bytes, {0, 1024 * 1024 * 1024}, "largest accepted request body");
+    s.integer("MAX_BODY_BYTES", &ServerSettings::max_body_bytes, {0, 1024 * 1024 * 1024},
+              "largest accepted request body, on a route that takes one (the others take none)");
     s.seconds("HEADER_TIMEOUT_SECONDS", &ServerSettings::header_timeout, {0.1, 3600},
-              "seconds allowed to receive a request header");
+              "seconds allowed to receive a request header (and again for the body, on a route that takes one)");
     s.seconds("IDLE_TIMEOUT_SECONDS", &ServerSettings::idle_timeout, {0.1, 86400},
               "seconds a keep-alive connection may idle");
     return s;
