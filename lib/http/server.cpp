@@ -55,6 +55,10 @@ constexpr std::size_t kLingerBytes = 256 * 1024;
 constexpr auto kUnwindTime = std::chrono::seconds(2);
 // Back-off after a failed accept (EMFILE): don't spin, don't give up.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// The read buffer holds at most a header plus this: Beast 1.81 checks its
+// header limit on the request header only, not on a chunk line (an endless
+// chunk extension) or the trailer section, which it buffers whole.
+constexpr std::size_t kReadSlack = 16 * 1024;
 // Beast refuses every version but 1.0 and 1.1 as bad_version (400); a
 // request line naming another major version, as the HTTP/2 connection
 // preface "PRI * HTTP/2.0" does, is answered 505 instead (RFC 9110 15.6.6).
@@ -170,8 +174,12 @@ struct Server::Handled {
 };
 
 struct Server::Session {
-  Session(tcp::socket sock, std::uint64_t seed)
-      : socket(std::move(sock)), watchdog(socket.get_executor()), ids(seed), traces(seed ^ 0x5bd1e9955bd1e995ULL) {}
+  Session(tcp::socket sock, std::uint64_t seed, std::size_t buffer_limit)
+      : socket(std::move(sock)),
+        watchdog(socket.get_executor()),
+        buffer(buffer_limit),
+        ids(seed),
+        traces(seed ^ 0x5bd1e9955bd1e995ULL) {}
 
   // Arms the deadline for the reads or writes that follow (like Beast's
   // tcp_stream::expires_after, but only two stores: watch_deadline() checks).
@@ -193,7 +201,7 @@ struct Server::Session {
 
   tcp::socket socket;
   asio::steady_timer watchdog;        // see Server::watch_deadline
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer;          // max_size: the header limit plus kReadSlack
   asio::cancellation_signal cancel;  // emitted on the session's loop only
   RequestIdGenerator ids;
   telemetry::TraceIdGenerator traces;
@@ -270,7 +278,8 @@ asio::awaitable<void> Server::accept_loop() {
 
 void Server::spawn_session(tcp::socket socket) {
   auto n = connections_total_.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden);
+  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden,
+                                           settings_.max_header_bytes + kReadSlack);
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.emplace(session.get(), session);
@@ -414,6 +423,9 @@ std::optional<Response> Server::read_error_response(const boost::system::error_c
   if (ec == bhttp::error::body_limit)
     return error_response(Status::payload_too_large,
                           "Request body too large (limit " + std::to_string(settings_.max_body_bytes) + " bytes)");
+  if (ec == bhttp::error::buffer_overflow)
+    return error_response(Status::bad_request, "Bad Request: chunk line or trailer section over " +
+                                                   std::to_string(settings_.max_header_bytes + kReadSlack) + " bytes");
   return error_response(Status::bad_request, "Bad Request: " + ec.message());
 }
 

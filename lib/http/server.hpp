@@ -10,8 +10,9 @@
 // then terminal, as Beast's server-flex-awaitable example does) and waits
 // until every session coroutine has returned.
 //
-// Facing the internet: a request body is read only for a route that takes
-// one, and every read and write has a deadline.
+// Facing the internet: a read buffer bounded by the header limit, a request
+// body read only for a route that takes one, deadlines on every read and
+// write.
 
 #include <atomic>
 #include <chrono>

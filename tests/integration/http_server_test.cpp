@@ -1,10 +1,12 @@
 // lib/http's Server in this process, with a route that takes a body (the
 // application has none, so the e2e tests cannot reach this path): body
-// limits, chunked bodies, 100-continue and a body trickled in. Real sockets
-// on loopback; the server runs on a thread of its own, the test talks
-// through tests/support/raw_http.
+// limits, chunked bodies, 100-continue, the read buffer's cap on chunk lines
+// and trailers, and a body trickled in. Real sockets on loopback; the server
+// runs on a thread of its own, the test talks through tests/support/raw_http.
 
 #include <doctest/doctest.h>
+
+#include <unistd.h>
 
 #include <future>
 #include <sstream>
@@ -18,6 +20,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include "lib/http/server.hpp"
+#include "tests/support/process_stats.hpp"
 #include "tests/support/raw_http.hpp"
 
 namespace asio = boost::asio;
@@ -144,6 +147,40 @@ TEST_CASE("a route without a body answers before reading one: 413 on it, 405 on 
   auto post = answer_then_close(server.port(), raw_request("POST", "/health", "Content-Length: 1000000\r\n"));
   CHECK(post.status == 405);
   CHECK(post.header("allow") == "GET, HEAD");
+}
+
+TEST_CASE("an endless chunk extension or trailer is cut at the read buffer's cap: 400, memory bounded") {
+  TestServer server(limits(1024 * 1024));
+  INFO("server log:\n", server.log());
+  // This process is the server: its RSS would grow by what it buffered
+  // (64 MiB sent grew it by 66 MiB before the cap); the cap is 20 KiB.
+  const long before = rss_kib(::getpid());
+  for (const std::string& start : {std::string("1;"), std::string("0\r\nX-Trailer: ")}) {
+    CAPTURE(start);
+    const auto head = echo("Transfer-Encoding: chunked\r\n") + start;
+    // 128 KiB without a line end, then the answer (read while the server
+    // lingers: it discards up to 256 KiB before it closes).
+    RawConnection c(server.port());
+    REQUIRE(c.send(head + std::string(128 * 1024, 'a')));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    CHECK(r->body == R"({"detail":"Bad Request: chunk line or trailer section over 20480 bytes"})");
+    CHECK(c.wait_closed(5s));
+    // Without end: closed long before 64 MiB.
+    auto f = flood(server.port(), head, 'a', 64u * 1024 * 1024, 10s);
+    INFO("sent ", f.sent, " bytes");
+    CHECK(f.closed);
+    CHECK(f.sent < 64u * 1024 * 1024);
+  }
+  const long after = rss_kib(::getpid());
+  INFO("RSS ", before, " KiB before, ", after, " KiB after");
+  CHECK(after - before < 8 * 1024);
+
+  // Still serving.
+  auto ok = http_get(server.port(), "/health");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
 }
 
 TEST_CASE("bad chunk sizes are 400 and close") {
