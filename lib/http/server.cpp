@@ -1,5 +1,7 @@
 #include "lib/http/server.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -26,6 +28,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/backoff.hpp"
 #include "lib/core/random.hpp"
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
@@ -53,12 +56,27 @@ constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr std::size_t kLingerBytes = 256 * 1024;
 // How long terminally cancelled sessions get to unwind after the grace period.
 constexpr auto kUnwindTime = std::chrono::seconds(2);
-// Back-off after a failed accept (EMFILE): don't spin, don't give up.
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// After a failed accept (EMFILE: the file table is full) the loop pauses,
+// doubling from 10 ms to 1 s, and tries again: no spinning, no giving up,
+// the open connections are served meanwhile (docs/http-server.md).
+constexpr auto kAcceptBackoffFirst = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
+// What repeats once per connection is logged once per interval.
+constexpr auto kEpisodeLogInterval = std::chrono::seconds(10);
 // The read buffer holds at most a header plus this: Beast 1.81 checks its
 // header limit on the request header only, not on a chunk line (an endless
 // chunk extension) or the trailer section, which it buffers whole.
 constexpr std::size_t kReadSlack = 16 * 1024;
+// Between requests a connection keeps at most this much of it.
+constexpr std::size_t kIdleBufferBytes = 4096;
+// Descriptors the process needs besides its client connections (listener,
+// database, event loops, logs), for the start-up check of MAX_CONNECTIONS.
+constexpr std::size_t kReservedDescriptors = 64;
+
+long long ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
 // Beast refuses every version but 1.0 and 1.1 as bad_version (400); a
 // request line naming another major version, as the HTTP/2 connection
 // preface "PRI * HTTP/2.0" does, is answered 505 instead (RFC 9110 15.6.6).
@@ -153,7 +171,40 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
   out += "\r\n";
 }
 
+// A condition that repeats once per connection (at MAX_CONNECTIONS, accept
+// failing) is logged when it starts, every kEpisodeLogInterval while it lasts
+// and when it ends, never once per connection. The accept loop's strand only.
+struct Episode {
+  bool active = false;
+  Clock::time_point started, last_line;
+  std::uint64_t count = 0;       // in this episode
+  std::uint64_t since_line = 0;  // since the last log line
+  // Counts one; true when a log line is due (the first, or an interval on).
+  bool occur(Clock::time_point now) {
+    ++count;
+    ++since_line;
+    if (active && now - last_line < kEpisodeLogInterval) return false;
+    if (!active) started = now;
+    active = true;
+    last_line = now;
+    return true;
+  }
+  // Ends it: how many it counted (0: none was going on).
+  std::uint64_t end() {
+    if (!active) return 0;
+    active = false;
+    since_line = 0;
+    return std::exchange(count, 0);
+  }
+  std::uint64_t take_since_line() { return std::exchange(since_line, 0); }
+};
+
 }  // namespace
+
+struct Server::Episodes {
+  Episode over_cap;
+  Episode accept_failing;
+};
 
 // What the server knows about the request it is handling, for the handler,
 // the observer and the log lines.
@@ -229,6 +280,7 @@ Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, 
       acceptor_(control_),
       accept_loop_done_(ioc.get_executor()),
       sessions_done_(ioc.get_executor()),
+      episodes_(std::make_unique<Episodes>()),
       seed_base_(core::SplitMix64::from_entropy().next()) {}
 
 Server::~Server() = default;
@@ -251,6 +303,12 @@ asio::awaitable<void> Server::start() {
   });
   local_port_.store(bound_port);
   log_.info("listening on http://{}:{}", settings_.host, bound_port);
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+      settings_.max_connections + kReservedDescriptors > files.rlim_cur)
+    log_.warn("MAX_CONNECTIONS={} does not fit the open-file limit ({} descriptors, about {} needed besides connections): "
+              "accept will fail with EMFILE before the cap; raise RLIMIT_NOFILE (ulimit -n) or lower MAX_CONNECTIONS",
+              settings_.max_connections, static_cast<unsigned long long>(files.rlim_cur), kReservedDescriptors);
   accept_loop_started_ = true;
   asio::co_spawn(control_, accept_loop(), [this](std::exception_ptr e) {
     if (e) log_.critical("accept loop ended with an exception; no new connections will be accepted");
@@ -259,24 +317,65 @@ asio::awaitable<void> Server::start() {
 }
 
 asio::awaitable<void> Server::accept_loop() {
-  asio::steady_timer backoff(control_);
+  asio::steady_timer pause(control_);
+  core::Backoff backoff(kAcceptBackoffFirst, kAcceptBackoffMax);
+  auto& failing = episodes_->accept_failing;
   for (;;) {
     // Round robin over the event loops; the connection stays on its loop.
     const auto& loop = loops_[next_loop_++ % loops_.size()];
     auto [ec, socket] = co_await acceptor_.async_accept(loop, nothrow);
     if (!acceptor_.is_open()) co_return;
+    const auto now = Clock::now();
     if (ec) {
-      log_.warn("accept failed: {}; retrying in {} ms", ec.message(), kAcceptRetryDelay.count());
-      backoff.expires_after(kAcceptRetryDelay);
-      co_await backoff.async_wait(nothrow);
+      if (failing.occur(now)) {
+        const auto failures = failing.take_since_line();
+        if (failing.count == 1)
+          log_.warn("accept failed: {}; retrying with backoff up to {} ms, {} open connections served meanwhile",
+                    ec.message(), std::chrono::duration_cast<std::chrono::milliseconds>(kAcceptBackoffMax).count(),
+                    open_connections());
+        else
+          log_.warn("accept still failing: {} failures in the last {} s ({}); {} open connections", failures,
+                    std::chrono::duration_cast<std::chrono::seconds>(kEpisodeLogInterval).count(), ec.message(),
+                    open_connections());
+      }
+      pause.expires_after(backoff.next());
+      co_await pause.async_wait(nothrow);
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    spawn_session(std::move(socket));
+    if (auto failures = failing.end()) {
+      log_.info("accept works again after {} failed attempts over {} ms", failures, ms_between(failing.started, now));
+      backoff.reset();
+    }
+    spawn_session(std::move(socket), now);
   }
 }
 
-void Server::spawn_session(tcp::socket socket) {
+void Server::spawn_session(tcp::socket socket, Clock::time_point now) {
+  auto& over_cap = episodes_->over_cap;
+  // Only this strand adds sessions: the count cannot grow before the emplace below.
+  if (open_connections() >= settings_.max_connections) {
+    // Closed at once, before a byte is read: the client sees the connection
+    // end without an answer, as if refused, and it costs nothing more.
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    refused_total_.fetch_add(1, std::memory_order_relaxed);
+    if (over_cap.occur(now)) {
+      const auto refused = over_cap.take_since_line();
+      const auto interval = std::chrono::duration_cast<std::chrono::seconds>(kEpisodeLogInterval).count();
+      if (over_cap.count == 1)
+        log_.warn("at MAX_CONNECTIONS={}: closing new connections at once; a count follows every {} s while this lasts",
+                  settings_.max_connections, interval);
+      else
+        log_.warn("at MAX_CONNECTIONS={}: closed {} new connections at once in the last {} s", settings_.max_connections,
+                  refused, interval);
+    }
+    return;
+  }
+  if (auto refused = over_cap.end())
+    log_.info("below MAX_CONNECTIONS={} again: {} connections were closed at once over {} ms", settings_.max_connections,
+              refused, ms_between(over_cap.started, now));
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
   auto n = connections_total_.fetch_add(1, std::memory_order_relaxed);
   auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden,
                                            settings_.max_header_bytes + kReadSlack);
@@ -334,44 +433,55 @@ asio::awaitable<void> Server::watch_deadline(Session& s) {
 }
 
 asio::awaitable<void> Server::serve_requests(Session& s) {
+  // A request's state lives in serve_one()'s frame, allocated per request:
+  // an idle connection keeps only this loop's small frame.
+  // Each result named first: with co_await inside the condition (`if (!co_await
+  // ...)`, `while (co_await a && co_await b)`) GCC 12's build here reset every
+  // connection at once.
   for (;;) {
-    bool more = co_await wait_for_request_bytes(s);
+    const bool more = co_await wait_for_request_bytes(s);
     if (!more) break;
-    s.busy.store(true, std::memory_order_relaxed);
-    Handled h;
-    h.started = Clock::now();
-    h.started_wall = std::chrono::system_clock::now();
-    auto outcome = co_await read_request(s, h);
-    const Request& request = h.request();
-    if (outcome != ReadOutcome::request) {
-      s.busy.store(false, std::memory_order_relaxed);
-      if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
-      break;
-    }
-    requests_total_.fetch_add(1, std::memory_order_relaxed);
-    if (observer_ != nullptr) observer_->started();
-
-    auto header_id = request["X-Request-ID"];
-    RequestIdGenerator::Buffer generated;
-    h.request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
-    auto incoming = request["traceparent"];
-    auto trace = s.traces.next(std::string_view(incoming.data(), incoming.size()));
-    telemetry::TraceContext::Header traceparent;
-    h.trace_id = trace.trace_id_view();
-    h.traceparent = trace.traceparent(traceparent);
-    Response response = co_await dispatch(request, h);
-    bool keep_alive = !h.close_after && request.keep_alive() && !closing_.load(std::memory_order_relaxed);
-    if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
-    bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
-    if (observer_ != nullptr) observer_->finished(observed(request, response, h));
-    s.answered = true;
-    s.busy.store(false, std::memory_order_relaxed);
-    if (!written) break;
-    if (!keep_alive) {
-      co_await close_gracefully(s);
-      break;
-    }
+    const bool go_on = co_await serve_one(s);
+    if (!go_on) break;
   }
+}
+
+asio::awaitable<bool> Server::serve_one(Session& s) {
+  s.busy.store(true, std::memory_order_relaxed);
+  Handled h;
+  h.started = Clock::now();
+  h.started_wall = std::chrono::system_clock::now();
+  auto outcome = co_await read_request(s, h);
+  const Request& request = h.request();
+  if (outcome != ReadOutcome::request) {
+    s.busy.store(false, std::memory_order_relaxed);
+    if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
+    co_return false;
+  }
+  requests_total_.fetch_add(1, std::memory_order_relaxed);
+  if (observer_ != nullptr) observer_->started();
+
+  auto header_id = request["X-Request-ID"];
+  RequestIdGenerator::Buffer generated;
+  h.request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
+  auto incoming = request["traceparent"];
+  auto trace = s.traces.next(std::string_view(incoming.data(), incoming.size()));
+  telemetry::TraceContext::Header traceparent;
+  h.trace_id = trace.trace_id_view();
+  h.traceparent = trace.traceparent(traceparent);
+  Response response = co_await dispatch(request, h);
+  bool keep_alive = !h.close_after && request.keep_alive() && !closing_.load(std::memory_order_relaxed);
+  if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
+  bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
+  if (observer_ != nullptr) observer_->finished(observed(request, response, h));
+  s.answered = true;
+  s.busy.store(false, std::memory_order_relaxed);
+  if (!written) co_return false;
+  if (!keep_alive) {
+    co_await close_gracefully(s);
+    co_return false;
+  }
+  co_return true;
 }
 
 ObservedRequest Server::observed(const Request& request, const Response& response, const Handled& h) const {
@@ -390,23 +500,25 @@ ObservedRequest Server::observed(const Request& request, const Response& respons
   return r;
 }
 
-// Waits for the first byte of the next request, under the idle timeout.
+// Waits until the next request starts arriving, under the idle timeout.
 // Pipelined bytes already buffered count as a request at once.
 asio::awaitable<bool> Server::wait_for_request_bytes(Session& s) {
   if (s.buffer.size() > 0) co_return true;
   if (closing_.load(std::memory_order_relaxed)) co_return false;
+  // An idle connection keeps no large buffer and waits with none: the header
+  // read reads (10,000 idle connections would otherwise hold 4 KiB or more each).
+  if (s.buffer.capacity() > kIdleBufferBytes) s.buffer.shrink_to_fit();
   s.idle = true;
   // A fresh connection must start its request within the header timeout (a
   // silent client is slowloris too); between requests, keep-alive idles longer.
   s.arm(s.answered ? settings_.idle_timeout : settings_.header_timeout);
-  auto [read_ec, n] = co_await s.socket.async_read_some(s.buffer.prepare(4096), nothrow);
-  auto ec = s.disarm(read_ec);
+  auto [wait_ec] = co_await s.socket.async_wait(tcp::socket::wait_read, nothrow);
+  auto ec = s.disarm(wait_ec);
   s.idle = false;
   if (ec) {
     if (ec == beast::error::timeout) log_.debug("idle keep-alive connection closed after {} ms", settings_.idle_timeout.count());
     co_return false;
   }
-  s.buffer.commit(n);
   co_return true;
 }
 
@@ -610,12 +722,18 @@ asio::awaitable<void> Server::stop() {
                std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindTime).count());
 }
 
+std::size_t Server::open_connections() const {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
 Server::Stats Server::stats() const {
   Stats st{};
   std::lock_guard lock(sessions_mutex_);
   st.open_connections = sessions_.size();
   for (const auto& [raw, session] : sessions_) st.in_flight += session->busy.load(std::memory_order_relaxed) ? 1 : 0;
   st.connections_total = connections_total_.load(std::memory_order_relaxed);
+  st.refused_total = refused_total_.load(std::memory_order_relaxed);
   st.requests_total = requests_total_.load(std::memory_order_relaxed);
   return st;
 }

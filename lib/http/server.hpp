@@ -10,9 +10,10 @@
 // then terminal, as Beast's server-flex-awaitable example does) and waits
 // until every session coroutine has returned.
 //
-// Facing the internet: a read buffer bounded by the header limit, a request
-// body read only for a route that takes one, deadlines on every read and
-// write.
+// Facing the internet: at most MAX_CONNECTIONS connections (one more is
+// closed at once), a read buffer bounded by the header limit, a request body
+// read only for a route that takes one, deadlines on every read and write.
+// docs/http-server.md lists what each hostile input gets.
 
 #include <atomic>
 #include <chrono>
@@ -70,6 +71,7 @@ class Server final : public lifecycle::Component {
     std::size_t in_flight;
     std::uint64_t connections_total;
     std::uint64_t requests_total;
+    std::uint64_t refused_total;  // closed at once at MAX_CONNECTIONS
   };
   Stats stats() const;
   // The port start() bound (PORT=0 picks a free one); 0 before.
@@ -78,12 +80,15 @@ class Server final : public lifecycle::Component {
  private:
   struct Session;
   struct Handled;
+  struct Episodes;
   enum class ReadOutcome { request, closed, responded_and_close };
 
   boost::asio::awaitable<void> accept_loop();
-  void spawn_session(boost::asio::ip::tcp::socket socket);
+  void spawn_session(boost::asio::ip::tcp::socket socket, std::chrono::steady_clock::time_point now);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Session> session);
   boost::asio::awaitable<void> serve_requests(Session& s);
+  // Reads, handles and answers one request; false when the connection ends.
+  boost::asio::awaitable<bool> serve_one(Session& s);
   boost::asio::awaitable<void> watch_deadline(Session& s);
   boost::asio::awaitable<bool> wait_for_request_bytes(Session& s);
   boost::asio::awaitable<ReadOutcome> read_request(Session& s, Handled& h);
@@ -96,6 +101,7 @@ class Server final : public lifecycle::Component {
                                               bool keep_alive);
   boost::asio::awaitable<void> close_gracefully(Session& s);
   void forget(Session* session);
+  std::size_t open_connections() const;
   std::size_t post_to_sessions(void (*action)(Session&));
   boost::asio::awaitable<void> on_control_strand(std::function<void()> fn);
 
@@ -120,7 +126,9 @@ class Server final : public lifecycle::Component {
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
   std::atomic<std::uint64_t> connections_total_{0};
   std::atomic<std::uint64_t> requests_total_{0};
+  std::atomic<std::uint64_t> refused_total_{0};
   std::atomic<std::uint16_t> local_port_{0};
+  std::unique_ptr<Episodes> episodes_;  // control_ only
   std::uint64_t seed_base_;
 };
 
