@@ -56,7 +56,12 @@
 #include <thread>
 #include <vector>
 
+#include "tool_support.hpp"
+
 namespace {
+
+using bench::iequals;
+using bench::trim;
 
 constexpr long kMaxConnections = 256;
 constexpr long kMaxRate = 20000;
@@ -109,21 +114,6 @@ bool parse_long(std::string_view text, long lo, long hi, long& out) {
 double wall_ms() {
   using namespace std::chrono;
   return duration<double, std::milli>(system_clock::now().time_since_epoch()).count();
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 std::string clean(std::string_view s) {
@@ -349,12 +339,7 @@ int main(int argc, char** argv) {
     requests.push_back(r + "\r\n");
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  bench::handle_stop_signals(on_signal);
 
   // Each connection sends every CONNECTIONS / RATE seconds, phases spread evenly.
   const auto interval = rate > 0 ? std::chrono::nanoseconds(1'000'000'000LL * connections / rate)
