@@ -55,7 +55,11 @@ std::string window_text(std::chrono::seconds s) {
 }
 
 bool is_window(std::string_view s) { return parse_window(s).has_value(); }
-bool is_timestamp(std::string_view s) { return svc::pg::parse_timestamp(s).has_value(); }
+// ISO 8601 that PostgreSQL can take: not year 0, not past 9999 once in UTC.
+bool is_timestamp(std::string_view s) {
+  const auto t = svc::pg::parse_timestamp(s);
+  return t && svc::pg::in_timestamp_range(*t);
+}
 bool is_cursor(std::string_view s) { return decode_cursor(s).has_value(); }
 
 ParamSpec code(std::string name, std::string what) {
@@ -113,14 +117,16 @@ struct Params {
 
   ParamSpec since = ParamSpec::text("since", 64)
                         .formatted("date-time", is_timestamp, "datetime_from_date_parsing",
-                                   "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z)")
+                                   "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z) from " +
+                                       std::string(svc::pg::kTimestampRangeText))
                         .empty_means_any()
                         .with_example("2026-11-23T10:00:00Z")
                         .describe("Stored at or after (ISO 8601: `2026-11-23`, `…T10:00:00Z`, `…+02:00`; no "
                                   "offset is UTC).");
   ParamSpec until = ParamSpec::text("until", 64)
                         .formatted("date-time", is_timestamp, "datetime_from_date_parsing",
-                                   "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z)")
+                                   "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z) from " +
+                                       std::string(svc::pg::kTimestampRangeText))
                         .empty_means_any()
                         .with_example("2030-01-01")
                         .describe("Stored before (exclusive); the same forms as `since`.");

@@ -36,6 +36,21 @@ void check_doc(const std::string& route, const std::vector<std::string>& segment
   }
 }
 
+// "GET, HEAD, POST": sorted, each once; a GET route answers HEAD too.
+std::string allow_value(std::vector<Verb> allowed) {
+  const auto n = allowed.size();
+  for (std::size_t i = 0; i < n; ++i)
+    if (allowed[i] == Verb::get) allowed.push_back(Verb::head);
+  std::sort(allowed.begin(), allowed.end(), [](Verb a, Verb b) { return to_string(a) < to_string(b); });
+  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+  std::string out;
+  for (Verb v : allowed) {
+    if (!out.empty()) out += ", ";
+    out += std::string(to_string(v));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view RequestContext::param(std::string_view name) const {
@@ -59,7 +74,7 @@ bool split_path(std::string_view path, std::vector<std::string>& out) {
   }
 }
 
-void Router::add(Verb method, std::string pattern, RouteDoc doc, Handler handler) {
+void Router::add(Verb method, std::string pattern, RouteDoc doc, Handler handler, RouteOptions options) {
   std::vector<std::string> segments;
   if (!split_path(pattern, segments)) throw std::invalid_argument("route pattern must start with '/': " + pattern);
   const std::string route = std::string(to_string(method)) + " " + pattern;
@@ -72,7 +87,8 @@ void Router::add(Verb method, std::string pattern, RouteDoc doc, Handler handler
     ctx.doc = d;
     return h(ctx);
   };
-  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(with_doc), std::move(shared)});
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(with_doc), options,
+                          std::move(shared)});
 }
 
 Router::Match Router::match(Verb method, std::string_view path) const {
@@ -97,18 +113,17 @@ Router::Match Router::match(Verb method, std::string_view path) const {
           result.params.emplace_back(route.segments[i].substr(1, route.segments[i].size() - 2), segments[i]);
     }
     allowed.push_back(route.method);
-    if (route.method == Verb::get) allowed.push_back(Verb::head);
   }
   if (result.route != nullptr || allowed.empty()) return result;
-
-  std::sort(allowed.begin(), allowed.end(), [](Verb a, Verb b) { return to_string(a) < to_string(b); });
-  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
   result.kind = Match::Kind::method_not_allowed;
-  for (Verb v : allowed) {
-    if (!result.allow.empty()) result.allow += ", ";
-    result.allow += std::string(to_string(v));
-  }
+  result.allow = allow_value(std::move(allowed));
   return result;
+}
+
+std::string Router::methods() const {
+  std::vector<Verb> all;
+  for (const auto& route : routes_) all.push_back(route.method);
+  return allow_value(std::move(all));
 }
 
 }  // namespace svc::http

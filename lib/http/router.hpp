@@ -42,19 +42,27 @@ struct RequestContext {
 
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
 
+struct RouteOptions {
+  // The server reads a request body (up to MAX_BODY_BYTES) only for a route
+  // that takes one; on any other it answers before reading a body byte, so a
+  // client cannot make it buffer bodies nobody asked for.
+  bool takes_body = false;
+};
+
 class Router {
  public:
   // Throws std::invalid_argument for a malformed pattern, a duplicate route,
   // or a doc that does not document it: no summary, no response, a {name}
   // of the pattern without its path parameter (or one the pattern lacks), a
   // parameter listed twice or without a valid example.
-  void add(Verb method, std::string pattern, RouteDoc doc, Handler handler);
+  void add(Verb method, std::string pattern, RouteDoc doc, Handler handler, RouteOptions options = {});
 
   struct Route {
     Verb method;
     std::string pattern;
     std::vector<std::string> segments;  // "{id}" marks a parameter
     Handler handler;
+    RouteOptions options;
     std::shared_ptr<const RouteDoc> doc;  // shared with the handler's wrapper: stable while routes_ grows
   };
 
@@ -69,6 +77,8 @@ class Router {
   Match match(Verb method, std::string_view path) const;
   // In registration order.
   const std::vector<Route>& routes() const noexcept { return routes_; }
+  // Every method some route answers, as an Allow value ("GET, HEAD"), for OPTIONS *.
+  std::string methods() const;
 
  private:
   std::vector<Route> routes_;
