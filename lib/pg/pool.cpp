@@ -334,6 +334,8 @@ asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor
   Opened result;
   // The slot is freed on every way out but success, including the
   // cancellation Asio throws at a co_await once our caller is cancelled.
+  // A caller that left says nothing about the database: its open is
+  // abandoned, not failed, and the last connect error stays the database's.
   struct Opening {
     Pool& pool;
     Opened& result;
@@ -344,7 +346,10 @@ asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor
         return;
       }
       Wake wake;
-      pool.slots_.open_failed(result.error ? result.error->message() : std::string("connect abandoned"), wake);
+      if (result.error && result.error->code_value() != errc::cancelled)
+        pool.slots_.open_failed(result.error->message(), wake);
+      else
+        pool.slots_.open_abandoned(wake);
       pool.wake_locked(wake);
     }
   };
@@ -368,8 +373,13 @@ asio::awaitable<bool> Pool::validate(Connection& conn, Clock::time_point idle_si
     const auto left = std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()),
                                settings_.statement_deadline);
     if (left.count() <= 0) throw PgError(errc::timeout, "no time left for the pre-ping");
-    co_await conn.query("SELECT 1", {}, left);
+    // The simple protocol: no Parse, so a pre-ping cut short leaves a
+    // connection that recover() can bring back.
+    co_await conn.execute("SELECT 1", left);
   } catch (const PgError& e) {
+    // Our caller left: nothing is wrong with the connection, which is
+    // interrupted and goes back through recovery (acquire's guard).
+    if (e.code_value() == errc::cancelled) throw;
     alive = false;
     log_.info("pre-ping failed on an idle connection: {}; discarding it", e.what());
   }
@@ -394,6 +404,11 @@ asio::awaitable<PooledConnection> Pool::acquire() {
   const auto deadline = started + settings_.acquire_timeout;
   auto executor = co_await asio::this_coro::executor;
   for (;;) {
+    // Once our caller is cancelled every later wait throws; a retry after a
+    // failed pre-ping would only take (and lose) another connection.
+    auto cancellation = co_await asio::this_coro::cancellation_state;
+    if (cancellation.cancelled() != asio::cancellation_type::none)
+      throw PgError(errc::cancelled, "acquiring a database connection was cancelled");
     Slots::Grant grant;
     std::shared_ptr<Wakeup> wakeup;
     bool lanes_hold_slots = false;
@@ -453,10 +468,12 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     }
     // Lent to us from here: if anything below throws (our caller's
     // cancellation included), the guard gives it back.
-    candidate->rehome(executor);  // before the pre-ping: it runs on our loop too
     PooledConnection lent(this, std::move(candidate));
-    // Handed over by its last user a moment ago: no pre-ping.
-    const bool ok = just_used ? lent->healthy() : co_await validate(*lent, idle_since, deadline);
+    lent->rehome(executor);  // before the pre-ping: it runs on our loop too
+    // Handed over by its last user a moment ago: no pre-ping. (Not a
+    // conditional around co_await: GCC 12 miscompiles those.)
+    bool ok = lent->healthy();
+    if (!just_used) ok = co_await validate(*lent, idle_since, deadline);
     if (ok) {
       record_wait(started);
       co_return lent;
@@ -488,6 +505,11 @@ asio::awaitable<Pool::Slots::Outcome> Pool::wait_for_slot(Slots::WaiterId id, Wa
   } catch (const boost::system::system_error&) {
     cancelled = true;  // Asio refuses to start a wait once we are cancelled
   }
+  // Woken with a slot or a connection, and cancelled before we ran: our
+  // caller's next co_await (open_reserved's, the pre-ping's) would throw
+  // before anything took charge of what we were handed. It goes on now.
+  auto state = co_await asio::this_coro::cancellation_state;
+  cancelled = cancelled || state.cancelled() != asio::cancellation_type::none;
   std::lock_guard lock(mutex_);
   wakeups_.erase(id);
   Wake wake;

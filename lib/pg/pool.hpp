@@ -137,7 +137,10 @@ class Pool final : public lifecycle::Component {
   boost::asio::awaitable<Result> query(std::string_view sql, const Params& params = {}, StatementOptions options = {});
 
   // Throws PgError(pool_timeout | pool_closed | connect_failed | cancelled).
-  // DB_POOL_TIMEOUT bounds the whole call, pre-pings included.
+  // DB_POOL_TIMEOUT bounds the whole call, pre-pings included. Cancelled at
+  // any point (waiting, connecting, pre-ping, hand-off), it gives back what
+  // it held: a slot, a connection (a pre-ping cut short is recovered), its
+  // place in the queue.
   boost::asio::awaitable<PooledConnection> acquire();
 
   PoolStats stats() const;
