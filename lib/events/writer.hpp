@@ -28,6 +28,14 @@
 // capped, jittered exponential backoff while the database is down, keeping
 // what fits in the queue.
 //
+// A batch the database rejects for what some of its rows hold (SQLSTATE
+// class 22, 23 or 54: bad data, a constraint, a row too large) is split in
+// halves until the rejected rows stand alone; those are dropped and counted
+// (telemetry_rejected_total, one log line per batch), every other row is
+// written. Any other failure (the database down, slow, or refusing every
+// batch: no table, no privilege) keeps the batch queued and retries it with
+// backoff.
+//
 // A lifecycle component, optional. start() makes no database round trip (a
 // database that hangs must not delay start-up): the flush loop connects at
 // once and checks that it may INSERT. While it cannot (database down, no
@@ -60,6 +68,7 @@
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/connection.hpp"
+#include "lib/pg/error.hpp"
 
 namespace spdlog {
 class logger;
@@ -75,7 +84,8 @@ namespace svc::events {
 struct WriterStats {
   std::uint64_t queued = 0;  // accepted, not yet written or dropped
   std::uint64_t written = 0;
-  std::uint64_t dropped = 0;
+  std::uint64_t dropped = 0;   // rejected ones included
+  std::uint64_t rejected = 0;  // refused by the database for what they hold
   bool connected = false;
 };
 
@@ -124,6 +134,8 @@ class Writer final : public lifecycle::Component {
   boost::asio::awaitable<void> flush_loop();
   boost::asio::awaitable<bool> ensure_connected();
   boost::asio::awaitable<bool> write_batch();
+  boost::asio::awaitable<std::optional<pg::PgError>> copy_head(std::size_t count);
+  void pop_head(std::size_t count, bool written);
   void release_waiters(std::size_t count);
   boost::asio::awaitable<void> sleep_backoff();
   boost::asio::awaitable<lifecycle::CheckResult> check() const;
@@ -166,6 +178,7 @@ class Writer final : public lifecycle::Component {
   std::atomic<std::uint64_t> pending_{0};  // admitted and not yet written or dropped
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> rejected_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> failing_{false};  // the last connect or write failed
   std::atomic<bool> denied_{false};   // connected, but no INSERT privilege on the table
