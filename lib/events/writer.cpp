@@ -136,6 +136,9 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
     out.family("telemetry_rejected_total", MetricType::counter,
                "Telemetry events the database refused for what they hold (SQLSTATE class 22, 23, 54); also dropped.");
     out.sample("telemetry_rejected_total", {}, static_cast<double>(s.rejected));
+    out.family("telemetry_sync_wait_timeouts_total", MetricType::counter,
+               "Responses sent after TELEMETRY_SYNC_WAIT_MS without their event written; the event stayed queued.");
+    out.sample("telemetry_sync_wait_timeouts_total", {}, static_cast<double>(sync_timeouts_.load()));
     out.family("telemetry_connected", MetricType::gauge, "1 if the telemetry writer has a database connection.");
     out.sample("telemetry_connected", {}, s.connected ? 1 : 0);
   });
@@ -248,9 +251,17 @@ void Writer::wake() noexcept {
 
 asio::awaitable<void> Writer::submit_and_wait(Event event) {
   if (!admit().has_value()) co_return;
-  auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  auto waiter = std::make_shared<Waiter>(executor);
   hand_over(Queued{std::move(event), waiter, {}});
-  co_await waiter->done.async_receive(nothrow);
+  // Bounded: a database that stops answering must not hold every response
+  // (/livez's too). Past the bound the event stays queued and goes out with
+  // a later batch, as an asynchronous one would: it was admitted and counted
+  // already, and dropping it would lose a good event for the database's
+  // slowness. The writer's late wake-up lands in the channel, unread.
+  asio::steady_timer timer(executor, settings_.sync_wait);
+  auto [ec] = co_await core::with_timer(waiter->done.async_receive(nothrow), timer);
+  if (ec == asio::error::timed_out) sync_timeouts_.fetch_add(1, std::memory_order_relaxed);
 }
 
 asio::awaitable<void> Writer::record(Event event) {

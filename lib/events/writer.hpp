@@ -108,7 +108,8 @@ class Writer final : public lifecycle::Component {
   // started, stopping, or the queue is full. Any thread.
   void submit(Event event) noexcept;
   // TELEMETRY_ASYNC_WRITES=false: returns after the batch holding the event
-  // was written, or failed to be (then it stays queued and is retried).
+  // was written, or failed to be (then it stays queued and is retried), or
+  // after TELEMETRY_SYNC_WAIT_MS (then it stays queued too).
   boost::asio::awaitable<void> submit_and_wait(Event event);
   // What the settings ask for: submit_and_wait when async writes are off.
   boost::asio::awaitable<void> record(Event event);
@@ -179,6 +180,7 @@ class Writer final : public lifecycle::Component {
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> rejected_{0};
+  std::atomic<std::uint64_t> sync_timeouts_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> failing_{false};  // the last connect or write failed
   std::atomic<bool> denied_{false};   // connected, but no INSERT privilege on the table

@@ -1,6 +1,7 @@
 // e2e (ctest entry e2e-pg-faults): the real binary's statement path while its
 // database stops answering without closing anything (a TCP relay that stops
-// forwarding), and while its database restarts under load. Each test runs a
+// forwarding), and while its database restarts under load; synchronous
+// telemetry against such a silent database. Each test runs a
 // private cluster (PgCluster). Only 127.0.0.1; every load is bounded.
 
 #include <doctest/doctest.h>
@@ -11,6 +12,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <pqxx/pqxx>
 
 #include "tests/e2e/json_reader.hpp"
 #include "tests/e2e/pg_cluster.hpp"
@@ -239,4 +242,58 @@ TEST_CASE("database restart under pipelined load: errors only during the outage,
   int after = 0;
   for (const auto& s : samples) after += s.sent > recovered_by && s.status == 404;
   CHECK(after > 0);
+}
+
+namespace {
+
+long long rows_where(const std::string& url, const std::string& where) {
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  return tx.exec1("SELECT count(*) FROM telemetry_events WHERE " + where)[0].as<long long>();
+}
+
+}  // namespace
+
+TEST_CASE("TELEMETRY_ASYNC_WRITES=false, database silent: /livez answers within TELEMETRY_SYNC_WAIT_MS, events kept") {
+  PgCluster cluster;
+  TcpRelay relay(cluster.port());
+  constexpr auto kSyncWait = 300ms;
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", via(cluster.url(), relay.port())},
+                                    {"TELEMETRY_ASYNC_WRITES", "false"},
+                                    {"TELEMETRY_SYNC_WAIT_MS", "300"},
+                                    {"TELEMETRY_FLUSH_MS", "600000"},
+                                    // Without the bound, a response would wait for these.
+                                    {"DB_STATEMENT_DEADLINE", "30"},
+                                    {"DB_CONNECT_TIMEOUT", "30"}});
+  INFO("service output:\n", svc.output());
+  // Answering: the event is in the table before the response.
+  auto first = http_get(svc.port(), "/livez", "X-Request-ID: sync-before\r\n");
+  REQUIRE(first);
+  CHECK(first->status == 200);
+  CHECK(rows_where(cluster.url(), "request_id = 'sync-before'") == 1);
+
+  relay.freeze();
+  constexpr int kStalled = 4;
+  for (int i = 0; i < kStalled; ++i) {
+    const auto t0 = Clock::now();
+    auto r = http_get(svc.port(), "/livez", "X-Request-ID: sync-stalled-" + std::to_string(i) + "\r\n");
+    const auto took = Clock::now() - t0;
+    CAPTURE(i);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(took >= kSyncWait - 50ms);  // it did wait for the database, as far as the bound
+    CHECK(took < kSyncWait + 700ms);
+  }
+  auto metrics = http_get(svc.port(), "/metrics");
+  REQUIRE(metrics);
+  CHECK(metric_sample(metrics->body, "telemetry_sync_wait_timeouts_total") >= kStalled);
+  CHECK(metric_sample(metrics->body, "telemetry_dropped_total") == 0);
+
+  // Kept, not dropped: written once the database answers again.
+  relay.resume();
+  const auto deadline = Clock::now() + 20s;
+  long long written = 0;
+  while ((written = rows_where(cluster.url(), "request_id LIKE 'sync-stalled-%'")) < kStalled && Clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(written == kStalled);
 }
