@@ -101,6 +101,7 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
       schema_(std::move(schema)),
       settings_(settings),
       grace_(grace),
+      stop_deadline_(lifecycle::StopDeadline::of(ioc)),
       log_(log),
       readiness_(readiness),
       wake_(context_),
@@ -503,11 +504,17 @@ asio::awaitable<void> Writer::stop() {
         co_return;
       },
       asio::use_awaitable);
-  log_.info("telemetry writer stopping: flushing {} queued events within {} ms", pending_.load(), grace_.count());
-  bool flushed = co_await done_.wait_for(grace_);
+  // The grace is the shutdown's, not a second one after the listener's:
+  // flushing gets `grace_` from now, but ends kUnwindTime before the
+  // shutdown's hard deadline (lifecycle::StopDeadline).
+  const auto flush_until = stop_deadline_.wait_until(grace_, kUnwindTime);
+  const auto flush_time = std::chrono::duration_cast<std::chrono::milliseconds>(flush_until - Clock::now());
+  log_.info("telemetry writer stopping: flushing {} queued events within {} ms", pending_.load(),
+            std::max<std::int64_t>(0, flush_time.count()));
+  bool flushed = co_await done_.wait_for(flush_time);
   if (!flushed) {
     asio::post(context_, [this] { cancel_.emit(asio::cancellation_type::terminal); });
-    bool unwound = co_await done_.wait_for(kUnwindTime);
+    bool unwound = co_await done_.wait_for(stop_deadline_.unwind_until(kUnwindTime) - Clock::now());
     if (!unwound)
       log_.error("telemetry flush loop did not unwind within {} ms of cancellation",
                  std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindTime).count());

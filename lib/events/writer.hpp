@@ -41,7 +41,9 @@
 // once and checks that it may INSERT. While it cannot (database down, no
 // privilege on the table) the service serves on and /ready shows the check
 // "degraded"; it keeps checking with backoff. stop() refuses new events,
-// flushes everything queued within the grace period and logs written/dropped.
+// flushes everything queued within the grace period (the shutdown's, shared
+// with the components stopped before it: lifecycle::StopDeadline) and logs
+// written/dropped.
 
 #include <atomic>
 #include <chrono>
@@ -67,6 +69,7 @@
 #include "lib/events/writer_settings.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
+#include "lib/lifecycle/stop_deadline.hpp"
 #include "lib/pg/connection.hpp"
 #include "lib/pg/error.hpp"
 
@@ -147,6 +150,7 @@ class Writer final : public lifecycle::Component {
   std::string can_insert_sql_;
   WriterSettings settings_;
   std::chrono::milliseconds grace_;
+  const lifecycle::StopDeadline& stop_deadline_;  // ioc's: the grace is the shutdown's, not a second one
   spdlog::logger& log_;
   lifecycle::Readiness& readiness_;
 

@@ -27,8 +27,9 @@ using core::nothrow;
 namespace {
 // How long an interrupted connection may take to cancel, drain and roll back.
 constexpr auto kRecoveryBudget = std::chrono::seconds(2);
-// How long stop() waits for checked-out connections and for background tasks.
-constexpr auto kReturnWait = std::chrono::seconds(5);
+// How long stop() waits, all at once, for its lanes, the checked-out
+// connections and the background tasks, when no shutdown deadline bounds it.
+constexpr auto kStopWait = std::chrono::seconds(5);
 constexpr auto kFirstBackoff = std::chrono::milliseconds(50);
 // Idle connections looked at, newest first, for one already on the caller's loop.
 constexpr std::ptrdiff_t kAffinityScan = 8;
@@ -95,9 +96,11 @@ Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings,
       settings_(settings),
       log_(log),
       readiness_(readiness),
+      stop_deadline_(lifecycle::StopDeadline::of(ioc)),
       slots_({settings.size, settings.max_overflow, settings.max_waiters}),
       background_done_(ioc.get_executor()),
       all_returned_(ioc.get_executor()),
+      lanes_stopped_(ioc.get_executor()),
       reconnect_strand_(asio::make_strand(ioc)),
       reconnect_timer_(reconnect_strand_),
       maintenance_timer_(reconnect_strand_),
@@ -537,9 +540,20 @@ void Pool::give_back(std::unique_ptr<Connection> conn) noexcept {
     why = "timed-out";
   } else if (conn->interrupted() || conn->needs_rollback() ||
              conn->transaction_status() != Connection::TxStatus::idle) {
-    // Still lent (to the recovery) until it is clean again, or discarded.
-    spawn_background(ioc_.get_executor(), recover(std::move(conn)));
-    return;
+    bool closed = false;
+    {
+      std::lock_guard lock(mutex_);
+      closed = slots_.closed();
+    }
+    // A stopping pool closes it instead: nobody will use it again, and
+    // closing the socket ends the server's transaction without a cancel
+    // request or a ROLLBACK to a database that may not answer.
+    if (!closed) {
+      // Still lent (to the recovery) until it is clean again, or discarded.
+      spawn_background(ioc_.get_executor(), recover(std::move(conn)));
+      return;
+    }
+    reusable = false;
   } else if (Clock::now() - conn->created_at() > settings_.recycle) {
     why = "recycled";
     reusable = false;
@@ -708,16 +722,6 @@ asio::awaitable<void> Pool::stop() {
   }
   const std::size_t closed_idle = closing.size();
   closing.clear();
-  // Each lane on its own loop: answers its statements with pool_closed and
-  // closes its pipelined connections there.
-  for (auto& lane : lanes_) co_await asio::co_spawn(lane->executor(), lane->stop(), asio::use_awaitable);
-  std::size_t checked_out = 0;
-  {
-    std::lock_guard lock(mutex_);
-    checked_out = slots_.counts().lent;
-    if (slots_.counts().open == 0) all_returned_.set();
-    if (background_ == 0) background_done_.set();
-  }
   // Also cuts short a connection attempt in flight (a database that accepts
   // TCP and never answers would otherwise hold stop() for DB_CONNECT_TIMEOUT).
   asio::post(reconnect_strand_, [this] {
@@ -725,12 +729,33 @@ asio::awaitable<void> Pool::stop() {
     maintenance_timer_.cancel();
     reconnect_cancel_.emit(asio::cancellation_type::terminal);
   });
-  log_.info("database pool stopping: closed {} idle connections, waiting for {} in use", closed_idle, checked_out);
-
-  bool returned = co_await all_returned_.wait_for(kReturnWait);
-  if (!returned) log_.warn("{} database connections still in use after {} ms; abandoning them", stats().size, ms(kReturnWait));
-  bool joined = co_await background_done_.wait_for(kReturnWait + settings_.connect_timeout);
-  if (!joined) log_.warn("database pool background tasks did not finish in time");
+  // One bound for everything below, which all runs at once: one lane per
+  // event loop would otherwise add its wait to the shutdown per thread.
+  const auto until = stop_deadline_.wait_until(kStopWait);
+  // Each lane on its own loop: answers its statements with pool_closed and
+  // closes its pipelined connections there.
+  lanes_stopping_ = lanes_.size();
+  for (auto& lane : lanes_) {
+    asio::co_spawn(lane->executor(), lane->stop(until), [this](std::exception_ptr) {
+      if (--lanes_stopping_ == 0) lanes_stopped_.set();
+    });
+  }
+  std::size_t checked_out = 0;
+  {
+    std::lock_guard lock(mutex_);
+    checked_out = slots_.counts().lent;
+    if (slots_.counts().open == 0) all_returned_.set();
+    if (background_ == 0) background_done_.set();
+  }
+  log_.info("database pool stopping: closed {} idle connections, waiting for {} in use and {} statement lanes",
+            closed_idle, checked_out, lanes_.size());
+  const auto left = [&until] { return until - Clock::now(); };
+  bool lanes = co_await lanes_stopped_.wait_for(left());
+  if (!lanes) log_.warn("{} statement lanes still stopping at the pool's stop bound; abandoning them", lanes_stopping_.load());
+  bool returned = co_await all_returned_.wait_for(left());
+  if (!returned) log_.warn("{} database connections still in use at the pool's stop bound; abandoning them", stats().size);
+  bool joined = co_await background_done_.wait_for(left());
+  if (!joined) log_.warn("database pool background tasks did not finish within the pool's stop bound");
   auto s = stats();
   log_.info("database pool stopped: {} created, {} failed, {} invalidated over its life", s.created_total,
             s.failed_total, s.invalidated_total);
