@@ -140,6 +140,9 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
     out.family("telemetry_sync_wait_timeouts_total", MetricType::counter,
                "Responses sent after TELEMETRY_SYNC_WAIT_MS without their event written; the event stayed queued.");
     out.sample("telemetry_sync_wait_timeouts_total", {}, static_cast<double>(sync_timeouts_.load()));
+    out.family("telemetry_submitted_total", MetricType::counter,
+               "Telemetry events submitted: written + dropped + queued.");
+    out.sample("telemetry_submitted_total", {}, static_cast<double>(s.submitted));
     out.family("telemetry_connected", MetricType::gauge, "1 if the telemetry writer has a database connection.");
     out.sample("telemetry_connected", {}, s.connected ? 1 : 0);
   });
@@ -156,6 +159,7 @@ Writer::~Writer() {
 WriterStats Writer::stats() const noexcept {
   return {pending_.load(std::memory_order_relaxed), written_.load(std::memory_order_relaxed),
           dropped_.load(std::memory_order_relaxed), rejected_.load(std::memory_order_relaxed),
+          submitted_.load(std::memory_order_relaxed),
           connected_.load(std::memory_order_relaxed)};
 }
 
@@ -189,6 +193,7 @@ asio::awaitable<CheckResult> Writer::check() const {
 }
 
 std::optional<std::uint64_t> Writer::admit() noexcept {
+  submitted_.fetch_add(1, std::memory_order_relaxed);
   if (!accepting_.load(std::memory_order_relaxed)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;

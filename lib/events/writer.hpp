@@ -89,6 +89,7 @@ struct WriterStats {
   std::uint64_t written = 0;
   std::uint64_t dropped = 0;   // rejected ones included
   std::uint64_t rejected = 0;  // refused by the database for what they hold
+  std::uint64_t submitted = 0;  // every submit: queued + written + dropped, once the queue settles
   bool connected = false;
 };
 
@@ -185,6 +186,7 @@ class Writer final : public lifecycle::Component {
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> rejected_{0};
   std::atomic<std::uint64_t> sync_timeouts_{0};
+  std::atomic<std::uint64_t> submitted_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> failing_{false};  // the last connect or write failed
   std::atomic<bool> denied_{false};   // connected, but no INSERT privilege on the table
