@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include <cstdlib>
 #include <iostream>
 #include <string_view>
 #include <vector>
@@ -139,6 +140,7 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
   int exit_code = kExitFailure;
   asio::co_spawn(ioc, app.lifecycle.run(), [&](std::exception_ptr e, int code) {
     exit_code = code;
+    loops.finish();
     if (!e) return;
     try {
       std::rethrow_exception(e);
@@ -147,7 +149,15 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
     }
     exit_code = kExitFailure;
   });
-  loops.run();
+  const bool clean = loops.run();
+  if (!clean) {
+    // Something never unwound (its bound passed): what it holds may refer
+    // to AppState, so nothing is destroyed; every component has stopped.
+    log->error("the main event loop still had work {} ms after the lifecycle ended; exiting without waiting for it",
+               std::chrono::duration_cast<std::chrono::milliseconds>(svc::lifecycle::EventLoops::kExitLinger).count());
+    log->flush();
+    std::_Exit(exit_code);
+  }
   log->flush();
   return exit_code;
 }

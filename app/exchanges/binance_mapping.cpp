@@ -123,14 +123,22 @@ FetchResult map_binance_offers(std::string_view body, const Market& market, std:
 }
 
 std::vector<Pair> map_binance_pairs(std::string_view portal_config_body, std::string_view fiat_list_body) {
-  std::vector<std::string> assets = p2p_assets(portal_config_body);
-  std::vector<std::string> fiat_codes = fiats(fiat_list_body);
+  const auto sorted_unique = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  const std::vector<std::string> assets = sorted_unique(p2p_assets(portal_config_body));
+  const std::vector<std::string> fiat_codes = sorted_unique(fiats(fiat_list_body));
+  // Counted before it is built: a few thousand of each would be millions.
+  if (!assets.empty() && fiat_codes.size() > kMaxPairs / assets.size())
+    throw_unexpected(std::to_string(assets.size()) + " assets and " + std::to_string(fiat_codes.size()) +
+                     " fiats make more than " + std::to_string(kMaxPairs) + " pairs");
+  // Both sorted and unique: so are the pairs, asset first.
   std::vector<Pair> pairs;
   pairs.reserve(assets.size() * fiat_codes.size());
   for (const std::string& asset : assets)
     for (const std::string& fiat : fiat_codes) pairs.push_back(Pair{asset, fiat});
-  std::sort(pairs.begin(), pairs.end());
-  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
   return pairs;
 }
 

@@ -34,6 +34,9 @@ struct InvalidField {
 struct FieldNotes {
   std::vector<InvalidField> invalid;
   std::size_t unnamed_payments = 0;  // Bybit payment ids no catalogue names ("Bybit payment N")
+  // Texts of kept offers that held NUL characters, removed (PostgreSQL text
+  // cannot hold one): "advertiser", "payment_method", once per offer each.
+  std::vector<std::string_view> cleaned;
 };
 
 struct FetchResult {

@@ -15,7 +15,9 @@ namespace json = boost::json;
 
 json::value parse_body(std::string_view body) {
   boost::system::error_code ec;
-  json::value value = json::parse(body, ec);
+  json::parse_options options;
+  options.max_depth = kMaxJsonDepth;
+  json::value value = json::parse(body, ec, {}, options);
   if (ec) {
     std::string reason = "invalid JSON from exchange: ";
     reason.append(ec.message());
@@ -213,8 +215,41 @@ std::string require_decimal(const json::object& object, std::string_view key) {
   return std::move(*parsed.value);
 }
 
+namespace {
+
+// Removes NUL characters; true if there were any.
+bool strip_nul(std::string& text) {
+  return std::erase(text, '\0') > 0;
+}
+
+// PostgreSQL text cannot hold NUL, which JSON can ("\u0000"): a whole batch
+// would fail on one offer. Names lose it (noted); an id that holds one is no
+// id we could store or match, so the offer goes.
+void clean_texts(Offer& offer, FieldNotes& notes) {
+  if (offer.external_id.find('\0') != std::string::npos) {
+    strip_nul(offer.external_id);  // shown in the log line without it
+    throw SkippedOffer("external id: contains a NUL character");
+  }
+  if (strip_nul(offer.advertiser)) {
+    offer.advertiser = name_or_unknown(offer.advertiser);
+    notes.cleaned.push_back("advertiser");
+  }
+  bool methods = false;
+  for (std::string& name : offer.payment_methods) methods = strip_nul(name) || methods;
+  if (!methods) return;
+  std::vector<std::string> cleaned;  // trimmed and unique again
+  for (const std::string& name : offer.payment_methods) add_payment_method(cleaned, name);
+  offer.payment_methods = std::move(cleaned);
+  notes.cleaned.push_back("payment_method");
+}
+
+}  // namespace
+
 FetchResult map_offers(const json::array& items, std::string_view exchange, const Market& market,
                        std::string_view request_id, spdlog::logger& log, const FillOffer& fill) {
+  if (items.size() > kMaxOffersPerPage)
+    throw_unexpected(std::to_string(items.size()) + " offers in one page, more than " +
+                     std::to_string(kMaxOffersPerPage));
   FetchResult result;
   result.offers.reserve(items.size());
   for (const json::value& item : items) {
@@ -227,6 +262,7 @@ FetchResult map_offers(const json::array& items, std::string_view exchange, cons
     try {
       if (!item.is_object()) throw SkippedOffer("offer: not an object");
       fill(item.get_object(), offer, notes);
+      clean_texts(offer, notes);
       for (const InvalidField& f : notes.invalid) {
         if (f.reason != "missing")
           log.debug("{} offer {}: {} is {}; stored as unknown (request_id={})", exchange, offer.external_id, f.field,
@@ -234,6 +270,7 @@ FetchResult map_offers(const json::array& items, std::string_view exchange, cons
       }
       result.notes.invalid.insert(result.notes.invalid.end(), notes.invalid.begin(), notes.invalid.end());
       result.notes.unnamed_payments += notes.unnamed_payments;
+      result.notes.cleaned.insert(result.notes.cleaned.end(), notes.cleaned.begin(), notes.cleaned.end());
       result.offers.push_back(std::move(offer));
     } catch (const SkippedOffer& e) {
       ++result.skipped;

@@ -24,7 +24,16 @@ class logger;
 
 namespace p2p {
 
-// Throws UpstreamError("invalid JSON from exchange: <parser message>").
+// What an exchange's answer may cost beyond its size (UPSTREAM_MAX_RESPONSE_BYTES):
+// nesting (Binance's deepest is 5), offers in one page (a page asks for at
+// most 20), and the pairs Binance's assets and fiats multiply into (today
+// about 10 x 70).
+inline constexpr unsigned kMaxJsonDepth = 32;
+inline constexpr std::size_t kMaxOffersPerPage = 100;
+inline constexpr std::size_t kMaxPairs = 10'000;
+
+// Throws UpstreamError("invalid JSON from exchange: <parser message>"), also
+// beyond kMaxJsonDepth.
 boost::json::value parse_body(std::string_view body);
 // The body as an object; throws UpstreamError when it is another kind.
 boost::json::object& body_object(boost::json::value& body);
@@ -89,13 +98,17 @@ const boost::json::object& require_object(const boost::json::object& object, std
 std::string require_id(const boost::json::object& object, std::string_view key);  // trimmed, not empty
 std::string require_decimal(const boost::json::object& object, std::string_view key);
 
-// Maps `items` in order. Each Offer starts with `exchange` and the requested
-// market (fiat, asset, trade type); `fill` completes it from an item, notes
+// Maps `items` in order; more than kMaxOffersPerPage is an UpstreamError.
+// Each Offer starts with `exchange` and the requested market (fiat, asset,
+// trade type); `fill` completes it from an item, notes
 // what it could not use in `notes`, and throws SkippedOffer when it cannot
 // map the offer at all. A skipped item (or one that is not an object) is
 // counted and logged at warn with the reason, the request id and the
 // external id when `fill` had set it; a kept item's notes join the result's
-// (its unusable fields are logged at debug).
+// (its unusable fields are logged at debug). A NUL character (JSON
+// "\u0000", which PostgreSQL text cannot hold) is removed from a kept
+// offer's advertiser and payment method names and noted in notes.cleaned;
+// an external id holding one skips the offer.
 using FillOffer = std::function<void(const boost::json::object& item, Offer& offer, FieldNotes& notes)>;
 FetchResult map_offers(const boost::json::array& items, std::string_view exchange, const Market& market,
                        std::string_view request_id, spdlog::logger& log, const FillOffer& fill);

@@ -8,6 +8,10 @@ ExchangeMetrics::ExchangeMetrics(svc::telemetry::Registry& registry)
           "Reputation fields of stored offers that the exchange sent absent or null (missing), malformed or out of "
           "range, stored as unknown (null; merchant: false).",
           {"exchange", "field", "reason"})),
+      texts_cleaned(registry.counter("exchange_offer_texts_cleaned_total",
+                                     "Names of stored offers (advertiser, payment_method) the exchange sent with NUL "
+                                     "characters, stored without them.",
+                                     {"exchange", "field"})),
       payment_names_missing(registry
                                 .counter("bybit_payment_names_missing_total",
                                          "Bybit payment ids of stored offers that the payment catalogue does not "
@@ -24,6 +28,7 @@ ExchangeMetrics::ExchangeMetrics(svc::telemetry::Registry& registry)
 
 void ExchangeMetrics::record(std::string_view exchange, const FieldNotes& notes) {
   for (const InvalidField& f : notes.invalid) fields_invalid.with({exchange, f.field, f.reason}).inc();
+  for (const std::string_view field : notes.cleaned) texts_cleaned.with({exchange, field}).inc();
   if (notes.unnamed_payments > 0) payment_names_missing.inc(static_cast<double>(notes.unnamed_payments));
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The exchange side's own metrics, registered by the app on its registry
-// (AppState): reputation fields an exchange sent unusable, Bybit payment ids
+// (AppState): reputation fields an exchange sent unusable, texts it sent
+// with NUL characters, Bybit payment ids
 // without a name, and the refreshes of Bybit's payment catalogue.
 
 #include <string_view>
@@ -17,6 +18,7 @@ struct ExchangeMetrics {
   void record(std::string_view exchange, const FieldNotes& notes);
 
   svc::telemetry::Family<svc::telemetry::Counter>& fields_invalid;  // exchange, field, reason
+  svc::telemetry::Family<svc::telemetry::Counter>& texts_cleaned;   // exchange, field
   svc::telemetry::Counter& payment_names_missing;
   svc::telemetry::Family<svc::telemetry::Counter>& catalogue_refreshes;  // outcome: ok | error
   svc::telemetry::Gauge& catalogue_entries;

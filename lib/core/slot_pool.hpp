@@ -67,8 +67,8 @@ class SlotPool {
       conn,       // `conn`; `just_used`: handed over straight from its last user
       open,       // a slot: open a connection, then opened() or open_failed()
       timed_out,  // nothing came; `last_error`: the last failed open, if any
-      cancelled,  // the caller left; whatever it was handed went back
-      closed,
+      cancelled,  // the caller left; what it was handed went back, or is in `conn` to be closed
+      closed,     // the pool is closed; a connection it was handed is in `conn`, to be closed
     } kind = Kind::closed;
     Conn conn{};
     bool just_used = false;
@@ -120,31 +120,32 @@ class SlotPool {
   }
 
   // The end of a wait: `cancelled` if the caller left (then anything it was
-  // handed goes to the next waiter, or back to the pool).
+  // handed goes to the next waiter, back to the pool, or to be closed).
   Outcome finish_wait(WaiterId id, bool cancelled, Wake& wake) {
     auto it = waiters_.find(id);
     if (it == waiters_.end()) return outcome(Outcome::Kind::closed);
     Waiting w = std::move(it->second);
     waiters_.erase(it);
-    if (w.state == Waiting::State::queued) {
-      std::erase(queue_, id);
-      if (closed_) return outcome(Outcome::Kind::closed);
-      if (cancelled) return outcome(Outcome::Kind::cancelled);
-      return outcome(Outcome::Kind::timed_out, {}, false, last_error_);
-    }
-    if (w.state == Waiting::State::closed) return outcome(Outcome::Kind::closed);
-    if (cancelled) {
-      if (w.state == Waiting::State::handed_conn) {
+    const auto left = closed_ ? Outcome::Kind::closed : Outcome::Kind::cancelled;
+    switch (w.state) {
+      case Waiting::State::queued:
+        std::erase(queue_, id);
+        if (closed_ || cancelled) return outcome(left);
+        return outcome(Outcome::Kind::timed_out, {}, false, last_error_);
+      case Waiting::State::closed:
+        return outcome(Outcome::Kind::closed);
+      case Waiting::State::handed_conn: {
+        if (!cancelled && !closed_) return outcome(Outcome::Kind::conn, std::move(*w.conn), true);
         --lent_;  // back as if returned unused: still fresh
-        place(std::move(*w.conn), w.since, wake);
-      } else {
-        --opening_;
-        slot_freed(wake);
+        auto doomed = place(std::move(*w.conn), w.since, wake);
+        return outcome(left, doomed ? std::move(*doomed) : Conn{});
       }
-      return outcome(Outcome::Kind::cancelled);
+      case Waiting::State::handed_slot:
+        if (!cancelled && !closed_) return outcome(Outcome::Kind::open);
+        open_abandoned(wake);
+        return outcome(left);
     }
-    if (w.state == Waiting::State::handed_conn) return outcome(Outcome::Kind::conn, std::move(*w.conn), true);
-    return outcome(Outcome::Kind::open);
+    return outcome(Outcome::Kind::closed);
   }
 
   // The caller's open succeeded: the connection is lent to it.
@@ -155,8 +156,13 @@ class SlotPool {
   }
   // The caller's open failed: the slot is free (the next waiter may try).
   void open_failed(std::string error, Wake& wake) {
-    --opening_;
     last_error_ = std::move(error);
+    open_abandoned(wake);
+  }
+  // The caller left before its open ended: the slot is free, and the last
+  // error stays the last one an open really met.
+  void open_abandoned(Wake& wake) {
+    --opening_;
     slot_freed(wake);
   }
 

@@ -58,6 +58,9 @@ template <typename T, typename Start>
 boost::asio::awaitable<std::optional<T>> until_deadline(std::chrono::steady_clock::time_point deadline, Start start) {
   namespace asio = boost::asio;
   using Race = detail::DeadlineRace<T>;
+  // Cancelled already: Asio would throw at the co_await below instead.
+  auto state = co_await asio::this_coro::cancellation_state;
+  if (state.cancelled() != asio::cancellation_type::none) co_return std::nullopt;
   auto race = std::make_shared<Race>();
   race->executor = co_await asio::this_coro::executor;
   asio::steady_timer timer(race->executor, deadline);

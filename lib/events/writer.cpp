@@ -39,6 +39,17 @@ void text_column(pg::CopyRow& row, std::string_view value) {
   }
 }
 
+// Rows the database refuses for what they hold: a data exception (class
+// 22: a value out of range, bytes not valid in the encoding), an integrity
+// constraint (23: a CHECK, NOT NULL), a program limit (54: a row too large).
+// Anything else (the database down or slow, class 08, 57, 53; a missing
+// table or privilege, 42) is not the rows' fault: they are kept.
+bool rows_rejected(const pg::PgError& e) {
+  if (e.code_value() != pg::errc::query_failed) return false;
+  const std::string_view klass = std::string_view(e.sqlstate()).substr(0, 2);
+  return klass == "22" || klass == "23" || klass == "54";
+}
+
 void null_columns(pg::CopyRow& row, int count) {
   for (int i = 0; i < count; ++i) row.null();
 }
@@ -90,6 +101,7 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
       schema_(std::move(schema)),
       settings_(settings),
       grace_(grace),
+      stop_deadline_(lifecycle::StopDeadline::of(ioc)),
       log_(log),
       readiness_(readiness),
       wake_(context_),
@@ -120,8 +132,14 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
     out.family("telemetry_written_total", MetricType::counter, "Telemetry events written to the database.");
     out.sample("telemetry_written_total", {}, static_cast<double>(s.written));
     out.family("telemetry_dropped_total", MetricType::counter,
-               "Telemetry events dropped: queue full, writer stopped or not running.");
+               "Telemetry events dropped: queue full, writer stopped or not running, rejected by the database.");
     out.sample("telemetry_dropped_total", {}, static_cast<double>(s.dropped));
+    out.family("telemetry_rejected_total", MetricType::counter,
+               "Telemetry events the database refused for what they hold (SQLSTATE class 22, 23, 54); also dropped.");
+    out.sample("telemetry_rejected_total", {}, static_cast<double>(s.rejected));
+    out.family("telemetry_sync_wait_timeouts_total", MetricType::counter,
+               "Responses sent after TELEMETRY_SYNC_WAIT_MS without their event written; the event stayed queued.");
+    out.sample("telemetry_sync_wait_timeouts_total", {}, static_cast<double>(sync_timeouts_.load()));
     out.family("telemetry_submitted_total", MetricType::counter,
                "Telemetry events submitted: written + dropped + queued.");
     out.sample("telemetry_submitted_total", {}, static_cast<double>(s.submitted));
@@ -140,7 +158,8 @@ Writer::~Writer() {
 
 WriterStats Writer::stats() const noexcept {
   return {pending_.load(std::memory_order_relaxed), written_.load(std::memory_order_relaxed),
-          dropped_.load(std::memory_order_relaxed), submitted_.load(std::memory_order_relaxed),
+          dropped_.load(std::memory_order_relaxed), rejected_.load(std::memory_order_relaxed),
+          submitted_.load(std::memory_order_relaxed),
           connected_.load(std::memory_order_relaxed)};
 }
 
@@ -238,9 +257,17 @@ void Writer::wake() noexcept {
 
 asio::awaitable<void> Writer::submit_and_wait(Event event) {
   if (!admit().has_value()) co_return;
-  auto waiter = std::make_shared<Waiter>(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  auto waiter = std::make_shared<Waiter>(executor);
   hand_over(Queued{std::move(event), waiter, {}});
-  co_await waiter->done.async_receive(nothrow);
+  // Bounded: a database that stops answering must not hold every response
+  // (/livez's too). Past the bound the event stays queued and goes out with
+  // a later batch, as an asynchronous one would: it was admitted and counted
+  // already, and dropping it would lose a good event for the database's
+  // slowness. The writer's late wake-up lands in the channel, unread.
+  asio::steady_timer timer(executor, settings_.sync_wait);
+  auto [ec] = co_await core::with_timer(waiter->done.async_receive(nothrow), timer);
+  if (ec == asio::error::timed_out) sync_timeouts_.fetch_add(1, std::memory_order_relaxed);
 }
 
 asio::awaitable<void> Writer::record(Event event) {
@@ -323,32 +350,84 @@ asio::awaitable<bool> Writer::ensure_connected() {
   co_return true;
 }
 
-asio::awaitable<bool> Writer::write_batch() {
-  const std::size_t n = std::min(queue_.size(), settings_.batch_size);
+// The first `count` queued events as one COPY; nullopt once written.
+asio::awaitable<std::optional<pg::PgError>> Writer::copy_head(std::size_t count) {
   data_.clear();
   pg::begin_copy_binary(data_);
-  for (std::size_t i = 0; i < n; ++i) append_event_row(data_, queue_[i].event);
+  for (std::size_t i = 0; i < count; ++i) append_event_row(data_, queue_[i].event);
   pg::end_copy_binary(data_);
-  const auto t0 = Clock::now();
-  std::string failure;
+  std::optional<pg::PgError> failure;
   try {
     co_await conn_->copy_in(copy_sql_, data_);
   } catch (const pg::PgError& e) {
-    failure = e.what();
+    failure = e;
   }
-  if (!failure.empty()) {
-    conn_.reset();  // reconnect: the simplest recovery from whatever went wrong
-    connected_.store(false, std::memory_order_relaxed);
-    if (!failing_.exchange(true, std::memory_order_relaxed))
-      log_.warn("telemetry: writing {} events failed: {}; keeping them queued and retrying with backoff", n, failure);
-    co_return false;
+  co_return failure;
+}
+
+// The first `count` queued events leave the queue: written, or dropped as rejected.
+void Writer::pop_head(std::size_t count, bool written) {
+  release_waiters(count);
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count));
+  pending_.fetch_sub(count, std::memory_order_relaxed);
+  if (written) {
+    written_.fetch_add(count, std::memory_order_relaxed);
+    return;
   }
+  dropped_.fetch_add(count, std::memory_order_relaxed);
+  rejected_.fetch_add(count, std::memory_order_relaxed);
+}
+
+asio::awaitable<bool> Writer::write_batch() {
+  const std::size_t n = std::min(queue_.size(), settings_.batch_size);
+  const auto t0 = Clock::now();
+  // The spans of the batch still to write, in queue order. A span the
+  // database rejects for its rows is halved until each rejected row stands
+  // alone: k bad rows cost at most 2k log2(n) COPYs, and every good row is
+  // written. Written spans leave the queue at once, so a span always starts
+  // at its head.
+  std::deque<std::size_t> spans{n};
+  std::size_t written = 0;
+  std::size_t rejected = 0;
+  std::optional<pg::PgError> first_rejection;
+  std::string first_rejected;  // which event, for the log line
+  while (!spans.empty()) {
+    const std::size_t len = spans.front();
+    spans.pop_front();
+    auto failure = co_await copy_head(len);
+    if (!failure) {
+      pop_head(len, true);
+      written += len;
+      continue;
+    }
+    if (!rows_rejected(*failure)) {
+      conn_.reset();  // reconnect: the simplest recovery from whatever went wrong
+      connected_.store(false, std::memory_order_relaxed);
+      if (!failing_.exchange(true, std::memory_order_relaxed))
+        log_.warn("telemetry: writing {} events failed: {}; keeping them queued and retrying with backoff",
+                  n - written - rejected, failure->what());
+      co_return false;
+    }
+    if (len > 1) {
+      spans.push_front(len - len / 2);
+      spans.push_front(len / 2);
+      continue;
+    }
+    if (!first_rejection) {
+      first_rejection = std::move(failure);
+      const Event& e = queue_.front().event;
+      first_rejected.append("kind ").append(e.kind.view());
+      if (!e.request_id.empty()) first_rejected.append(", request_id ").append(e.request_id.view());
+    }
+    pop_head(1, false);
+    ++rejected;
+  }
+  if (rejected > 0)
+    log_.warn("telemetry: the database rejected {} of {} events (first: {}; SQLSTATE {}: {}); dropped and counted "
+              "them, wrote the other {}",
+              rejected, n, first_rejected, first_rejection->sqlstate(), first_rejection->what(), written);
   flush_seconds_->observe(std::chrono::duration<double>(Clock::now() - t0).count());
-  batch_size_->observe(static_cast<double>(n));
-  release_waiters(n);
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-  written_.fetch_add(n, std::memory_order_relaxed);
-  pending_.fetch_sub(n, std::memory_order_relaxed);
+  batch_size_->observe(static_cast<double>(written));
   if (failing_.exchange(false, std::memory_order_relaxed)) log_.info("telemetry: writing to the database again");
   backoff_.reset();
   co_return true;
@@ -430,11 +509,17 @@ asio::awaitable<void> Writer::stop() {
         co_return;
       },
       asio::use_awaitable);
-  log_.info("telemetry writer stopping: flushing {} queued events within {} ms", pending_.load(), grace_.count());
-  bool flushed = co_await done_.wait_for(grace_);
+  // The grace is the shutdown's, not a second one after the listener's:
+  // flushing gets `grace_` from now, but ends kUnwindTime before the
+  // shutdown's hard deadline (lifecycle::StopDeadline).
+  const auto flush_until = stop_deadline_.wait_until(grace_, kUnwindTime);
+  const auto flush_time = std::chrono::duration_cast<std::chrono::milliseconds>(flush_until - Clock::now());
+  log_.info("telemetry writer stopping: flushing {} queued events within {} ms", pending_.load(),
+            std::max<std::int64_t>(0, flush_time.count()));
+  bool flushed = co_await done_.wait_for(flush_time);
   if (!flushed) {
     asio::post(context_, [this] { cancel_.emit(asio::cancellation_type::terminal); });
-    bool unwound = co_await done_.wait_for(kUnwindTime);
+    bool unwound = co_await done_.wait_for(stop_deadline_.unwind_until(kUnwindTime) - Clock::now());
     if (!unwound)
       log_.error("telemetry flush loop did not unwind within {} ms of cancellation",
                  std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindTime).count());

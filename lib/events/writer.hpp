@@ -28,12 +28,22 @@
 // capped, jittered exponential backoff while the database is down, keeping
 // what fits in the queue.
 //
+// A batch the database rejects for what some of its rows hold (SQLSTATE
+// class 22, 23 or 54: bad data, a constraint, a row too large) is split in
+// halves until the rejected rows stand alone; those are dropped and counted
+// (telemetry_rejected_total, one log line per batch), every other row is
+// written. Any other failure (the database down, slow, or refusing every
+// batch: no table, no privilege) keeps the batch queued and retries it with
+// backoff.
+//
 // A lifecycle component, optional. start() makes no database round trip (a
 // database that hangs must not delay start-up): the flush loop connects at
 // once and checks that it may INSERT. While it cannot (database down, no
 // privilege on the table) the service serves on and /ready shows the check
 // "degraded"; it keeps checking with backoff. stop() refuses new events,
-// flushes everything queued within the grace period and logs written/dropped.
+// flushes everything queued within the grace period (the shutdown's, shared
+// with the components stopped before it: lifecycle::StopDeadline) and logs
+// written/dropped.
 
 #include <atomic>
 #include <chrono>
@@ -59,7 +69,9 @@
 #include "lib/events/writer_settings.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
+#include "lib/lifecycle/stop_deadline.hpp"
 #include "lib/pg/connection.hpp"
+#include "lib/pg/error.hpp"
 
 namespace spdlog {
 class logger;
@@ -75,7 +87,8 @@ namespace svc::events {
 struct WriterStats {
   std::uint64_t queued = 0;  // accepted, not yet written or dropped
   std::uint64_t written = 0;
-  std::uint64_t dropped = 0;
+  std::uint64_t dropped = 0;   // rejected ones included
+  std::uint64_t rejected = 0;  // refused by the database for what they hold
   std::uint64_t submitted = 0;  // every submit: queued + written + dropped, once the queue settles
   bool connected = false;
 };
@@ -99,7 +112,8 @@ class Writer final : public lifecycle::Component {
   // started, stopping, or the queue is full. Any thread.
   void submit(Event event) noexcept;
   // TELEMETRY_ASYNC_WRITES=false: returns after the batch holding the event
-  // was written, or failed to be (then it stays queued and is retried).
+  // was written, or failed to be (then it stays queued and is retried), or
+  // after TELEMETRY_SYNC_WAIT_MS (then it stays queued too).
   boost::asio::awaitable<void> submit_and_wait(Event event);
   // What the settings ask for: submit_and_wait when async writes are off.
   boost::asio::awaitable<void> record(Event event);
@@ -125,6 +139,8 @@ class Writer final : public lifecycle::Component {
   boost::asio::awaitable<void> flush_loop();
   boost::asio::awaitable<bool> ensure_connected();
   boost::asio::awaitable<bool> write_batch();
+  boost::asio::awaitable<std::optional<pg::PgError>> copy_head(std::size_t count);
+  void pop_head(std::size_t count, bool written);
   void release_waiters(std::size_t count);
   boost::asio::awaitable<void> sleep_backoff();
   boost::asio::awaitable<lifecycle::CheckResult> check() const;
@@ -135,6 +151,7 @@ class Writer final : public lifecycle::Component {
   std::string can_insert_sql_;
   WriterSettings settings_;
   std::chrono::milliseconds grace_;
+  const lifecycle::StopDeadline& stop_deadline_;  // ioc's: the grace is the shutdown's, not a second one
   spdlog::logger& log_;
   lifecycle::Readiness& readiness_;
 
@@ -167,6 +184,8 @@ class Writer final : public lifecycle::Component {
   std::atomic<std::uint64_t> pending_{0};  // admitted and not yet written or dropped
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> rejected_{0};
+  std::atomic<std::uint64_t> sync_timeouts_{0};
   std::atomic<std::uint64_t> submitted_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> failing_{false};  // the last connect or write failed

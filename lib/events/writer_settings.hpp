@@ -14,6 +14,9 @@ struct WriterSettings {
   std::size_t queue_capacity = 10'000;      // TELEMETRY_QUEUE_CAPACITY: events beyond are dropped
   std::size_t batch_size = 2'000;           // TELEMETRY_BATCH_SIZE: rows per COPY
   std::chrono::milliseconds flush_interval{1'000};  // TELEMETRY_FLUSH_MS
+  // TELEMETRY_SYNC_WAIT_MS: with async_writes off, the longest a response
+  // waits for its event; then it is sent, and the event stays queued.
+  std::chrono::milliseconds sync_wait{1'000};
 };
 
 const config::Section<WriterSettings>& writer_section();

@@ -25,6 +25,7 @@
 #include "lib/http/client_pool.hpp"
 #include "lib/http/client_round_trip.hpp"
 #include "lib/http/client_url.hpp"
+#include "lib/lifecycle/stop_deadline.hpp"
 
 namespace svc::http {
 
@@ -85,14 +86,11 @@ std::string_view ClientResponse::header(std::string_view name) const noexcept {
 
 namespace {
 
-// How long stop() waits for cancelled calls to unwind before it gives up on them.
+// How long stop() waits for cancelled calls to unwind before it gives up on
+// them; within a shutdown, never past its hard deadline (StopDeadline).
 constexpr auto kUnwindWait = std::chrono::seconds(5);
 // The retry backoff's cap: a multiple of UPSTREAM_RETRY_BACKOFF, within the call's total timeout anyway.
 constexpr int kBackoffCapFactor = 64;
-
-long long count_ms(Clock::duration d) {
-  return static_cast<long long>(std::chrono::duration_cast<milliseconds>(d).count());
-}
 
 bool has_line_break(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -345,8 +343,9 @@ asio::awaitable<void> Client::stop() {
     asio::post(im.reaper_strand, [&im] { im.reaper_timer.cancel(); });
     co_await im.reaper_done.wait();
   }
-  bool unwound = co_await im.calls_done.wait_for(kUnwindWait);
-  if (!unwound) im.log.error("HTTP client: calls still running {} ms after stop", count_ms(kUnwindWait));
+  const auto until = svc::lifecycle::StopDeadline::of(im.ioc).unwind_until(kUnwindWait);
+  bool unwound = co_await im.calls_done.wait_for(until - Clock::now());
+  if (!unwound) im.log.error("HTTP client: calls still running at the end of its stop bound; abandoning them");
   auto s = stats();
   im.log.info("HTTP client stopped: closed {} idle connections, cancelled {} calls; {} requests, {} connections, {} "
               "retries, {} failures over its life",

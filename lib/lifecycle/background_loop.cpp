@@ -16,7 +16,8 @@ BackgroundLoop::BackgroundLoop(asio::io_context& ioc, std::string name, std::str
       name_(std::move(name)),
       when_failed_(std::move(when_failed)),
       log_(log),
-      done_(ioc.get_executor()) {}
+      done_(ioc.get_executor()),
+      stop_deadline_(StopDeadline::of(ioc)) {}
 
 asio::awaitable<void> BackgroundLoop::start(std::function<asio::awaitable<void>()> loop, std::function<void()> ended) {
   co_await asio::dispatch(strand_, asio::use_awaitable);
@@ -43,9 +44,8 @@ asio::awaitable<bool> BackgroundLoop::stop() {
   running_ = false;
   cancel_.emit(asio::cancellation_type::terminal);
   // Named, not awaited inside the condition: GCC 12 miscompiles that here.
-  const bool ended = co_await done_.wait_for(kStopWait);
-  if (!ended)
-    log_.error("{} loop did not end within {} s of being cancelled; stopping without it", name_, kStopWait.count());
+  const bool ended = co_await done_.wait_for(stop_deadline_.unwind_until(kStopWait) - std::chrono::steady_clock::now());
+  if (!ended) log_.error("{} loop did not end within its stop bound of being cancelled; stopping without it", name_);
   co_return true;
 }
 

@@ -14,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "lib/core/async_event.hpp"
+#include "lib/lifecycle/stop_deadline.hpp"
 
 namespace spdlog {
 class logger;
@@ -24,7 +25,8 @@ namespace svc::lifecycle {
 class BackgroundLoop {
  public:
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
-  // How long stop() waits for a cancelled loop to unwind before it gives up on it.
+  // How long stop() waits for a cancelled loop to unwind before it gives up
+  // on it; within a shutdown, never past its hard deadline (StopDeadline).
   static constexpr auto kStopWait = std::chrono::seconds(5);
 
   // `name` and `when_failed` make the line "<name> loop failed: <error>; <when_failed>".
@@ -47,6 +49,7 @@ class BackgroundLoop {
   boost::asio::cancellation_signal cancel_;  // strand_ only
   bool running_ = false;                     // strand_ only
   core::AsyncEvent done_;
+  const StopDeadline& stop_deadline_;  // the io_context's
 };
 
 }  // namespace svc::lifecycle

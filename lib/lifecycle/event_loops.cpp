@@ -15,12 +15,42 @@ EventLoops::EventLoops(asio::io_context& main, unsigned count) : main_(main) {
   }
 }
 
-EventLoops::~EventLoops() { join_extra(); }
+EventLoops::~EventLoops() {
+  {
+    std::lock_guard lock(mutex_);
+    main_done_ = true;
+  }
+  main_done_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+  join_extra();
+}
 
-void EventLoops::run() {
+bool EventLoops::run() {
   for (auto& ctx : extra_) threads_.emplace_back([&ctx = *ctx] { ctx.run(); });
   main_.run();
+  bool abandoned = false;
+  {
+    std::lock_guard lock(mutex_);
+    main_done_ = true;
+    abandoned = abandoned_;
+  }
+  main_done_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
   join_extra();
+  return !abandoned;
+}
+
+void EventLoops::finish() {
+  std::lock_guard lock(mutex_);
+  if (watchdog_.joinable() || main_done_) return;
+  // A thread, not a timer on `main`: a timer is work, and `main` would then
+  // never run out of it before the timer fired.
+  watchdog_ = std::thread([this] {
+    std::unique_lock wait(mutex_);
+    if (main_done_cv_.wait_for(wait, kExitLinger, [this] { return main_done_; })) return;
+    abandoned_ = true;
+    main_.stop();
+  });
 }
 
 void EventLoops::join_extra() noexcept {

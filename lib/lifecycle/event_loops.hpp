@@ -10,7 +10,10 @@
 // all loops; a connection stays on its loop, so its handlers need no strand.
 // Anything shared across loops (the pool, readiness) is thread-safe.
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -31,11 +34,21 @@ class EventLoops {
   // One executor per loop, main first. Each is run by exactly one thread.
   const std::vector<boost::asio::any_io_executor>& executors() const noexcept { return executors_; }
 
+  // After finish(), how long `main` may still run before it is stopped.
+  static constexpr auto kExitLinger = std::chrono::seconds(1);
+
   // Runs `main` on the calling thread and every other loop on a thread of
   // its own. Returns when `main` runs out of work (the lifecycle has ended),
-  // after stopping, joining and destroying the other loops: nothing they
-  // still held (a connection that never unwound) outlives the call.
-  void run();
+  // or kExitLinger after finish() at the latest, after stopping, joining and
+  // destroying the other loops: nothing they still held (a connection that
+  // never unwound) outlives the call. False if `main` still had work and was
+  // stopped: that work was abandoned, not destroyed, so the caller must not
+  // destroy what it may use (exit instead).
+  bool run();
+  // Any thread, once the root task has ended: `main` gets kExitLinger more to
+  // run out of work. Without it, a coroutine that never unwound (or a timer
+  // nobody cancels) would keep the process alive until it is killed.
+  void finish();
 
  private:
   void join_extra() noexcept;
@@ -46,6 +59,12 @@ class EventLoops {
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
   std::vector<boost::asio::any_io_executor> executors_;
+  // finish()'s watchdog: stops `main` unless run() saw it run out of work first.
+  std::thread watchdog_;
+  std::mutex mutex_;
+  std::condition_variable main_done_cv_;
+  bool main_done_ = false;  // mutex_
+  bool abandoned_ = false;  // mutex_
 };
 
 }  // namespace svc::lifecycle

@@ -4,7 +4,9 @@
 #include <cstdlib>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/execution/context.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,6 +31,7 @@ Lifecycle::Lifecycle(const asio::any_io_executor& executor, spdlog::logger& log,
       log_(log),
       readiness_(readiness),
       shutdown_(shutdown),
+      stop_deadline_(StopDeadline::of(asio::query(executor, asio::execution::context))),
       signals_(executor, SIGINT, SIGTERM),
       stop_requested_(executor) {}
 
@@ -48,6 +51,7 @@ asio::awaitable<int> Lifecycle::run() {
   auto outcome = co_await (start_all() || signals_.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (outcome.index() == 1) {
     readiness_.set_phase(Phase::stopping);
+    stop_deadline_.begin(shutdown_.grace);  // no drain: nothing was served yet
     if (starting_ != nullptr) started_.push_back(starting_);  // stop() after a cancelled start() is allowed
     starting_ = nullptr;
     int signo = std::get<1>(std::get<1>(outcome));
@@ -104,6 +108,7 @@ asio::awaitable<bool> Lifecycle::start_all() {
 
 asio::awaitable<void> Lifecycle::await_stop_cause() {
   auto cause = co_await (signals_.async_wait(asio::use_awaitable) || stop_requested_.wait());
+  stop_deadline_.begin(shutdown_.drain + shutdown_.grace);
   readiness_.set_phase(Phase::stopping);  // before the log line: tests and operators read it as "not ready now"
   if (cause.index() == 0) {
     int signo = std::get<0>(cause);

@@ -16,6 +16,7 @@
 #include "lib/core/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
+#include "lib/lifecycle/stop_deadline.hpp"
 
 namespace spdlog {
 class logger;
@@ -53,6 +54,7 @@ class Lifecycle {
   spdlog::logger& log_;
   Readiness& readiness_;
   ShutdownSettings shutdown_;
+  StopDeadline& stop_deadline_;  // the executor's context's: begun at the stop cause
   boost::asio::signal_set signals_;
   core::AsyncEvent stop_requested_;
   std::string stop_reason_;  // written before stop_requested_.set()

@@ -75,16 +75,23 @@ void log_notice(void* arg, const char* message) {
 }
 
 // Waits until the descriptor is ready, or the deadline passes (timed_out),
-// or the awaiting coroutine is cancelled (operation_aborted).
+// or the awaiting coroutine is cancelled (operation_aborted). Once it is,
+// Asio throws at every later co_await instead of starting the wait: that is
+// the same cancellation, reported the same way, so that the caller marks the
+// connection interrupted whichever wait it happened in.
 asio::awaitable<boost::system::error_code> wait_ready(asio::posix::stream_descriptor& socket, Wait type,
                                                       Clock::time_point deadline) {
-  if (deadline == Clock::time_point::max()) {
-    auto [ec] = co_await socket.async_wait(type, nothrow);
+  try {
+    if (deadline == Clock::time_point::max()) {
+      auto [ec] = co_await socket.async_wait(type, nothrow);
+      co_return ec;
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+    auto [ec] = co_await core::with_timer(socket.async_wait(type, nothrow), timer);
     co_return ec;
+  } catch (const boost::system::system_error& e) {
+    co_return e.code();
   }
-  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto [ec] = co_await core::with_timer(socket.async_wait(type, nothrow), timer);
-  co_return ec;
 }
 
 // PQflush could not send everything. libpq's rule: wait until the socket is
@@ -96,9 +103,13 @@ asio::awaitable<boost::system::error_code> wait_flushable(asio::posix::stream_de
     auto which = co_await (s.async_wait(Wait::wait_read, nothrow) || s.async_wait(Wait::wait_write, nothrow));
     co_return which.index() == 0 ? std::get<0>(which) : std::get<1>(which);
   };
-  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto [ec] = co_await core::with_timer(either(socket), timer);
-  co_return ec;
+  try {
+    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+    auto [ec] = co_await core::with_timer(either(socket), timer);
+    co_return ec;
+  } catch (const boost::system::system_error& e) {  // cancelled before the wait: see wait_ready
+    co_return e.code();
+  }
 }
 
 }  // namespace
@@ -167,11 +178,7 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
       if (socket.is_open()) socket.release();
       socket.assign(fd);
     }
-    try {
-      ec = co_await wait_ready(socket, poll == PGRES_POLLING_READING ? Wait::wait_read : Wait::wait_write, deadline);
-    } catch (const boost::system::system_error& e) {
-      ec = e.code();  // Asio refuses to start a wait once we are cancelled
-    }
+    ec = co_await wait_ready(socket, poll == PGRES_POLLING_READING ? Wait::wait_read : Wait::wait_write, deadline);
     if (ec == asio::error::timed_out) throw timed_out();
     if (ec) throw PgError(errc::cancelled, "connect cancelled");
     poll = PQconnectPoll(conn.get());
@@ -517,7 +524,9 @@ asio::awaitable<bool> Connection::recover(std::chrono::milliseconds budget) {
   auto deadline = after(budget);
 
   if (interrupted_) {
-    if (!co_await send_cancel(conn_.get(), deadline)) {
+    // Named first: GCC 12 miscompiles a co_await inside an if condition.
+    const bool cancel_sent = co_await send_cancel(conn_.get(), deadline);
+    if (!cancel_sent) {
       broken_ = true;
       co_return false;
     }

@@ -27,8 +27,9 @@ using core::nothrow;
 namespace {
 // How long an interrupted connection may take to cancel, drain and roll back.
 constexpr auto kRecoveryBudget = std::chrono::seconds(2);
-// How long stop() waits for checked-out connections and for background tasks.
-constexpr auto kReturnWait = std::chrono::seconds(5);
+// How long stop() waits, all at once, for its lanes, the checked-out
+// connections and the background tasks, when no shutdown deadline bounds it.
+constexpr auto kStopWait = std::chrono::seconds(5);
 constexpr auto kFirstBackoff = std::chrono::milliseconds(50);
 // Idle connections looked at, newest first, for one already on the caller's loop.
 constexpr std::ptrdiff_t kAffinityScan = 8;
@@ -95,9 +96,11 @@ Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings,
       settings_(settings),
       log_(log),
       readiness_(readiness),
+      stop_deadline_(lifecycle::StopDeadline::of(ioc)),
       slots_({settings.size, settings.max_overflow, settings.max_waiters}),
       background_done_(ioc.get_executor()),
       all_returned_(ioc.get_executor()),
+      lanes_stopped_(ioc.get_executor()),
       reconnect_strand_(asio::make_strand(ioc)),
       reconnect_timer_(reconnect_strand_),
       maintenance_timer_(reconnect_strand_),
@@ -334,6 +337,8 @@ asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor
   Opened result;
   // The slot is freed on every way out but success, including the
   // cancellation Asio throws at a co_await once our caller is cancelled.
+  // A caller that left says nothing about the database: its open is
+  // abandoned, not failed, and the last connect error stays the database's.
   struct Opening {
     Pool& pool;
     Opened& result;
@@ -344,7 +349,10 @@ asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor
         return;
       }
       Wake wake;
-      pool.slots_.open_failed(result.error ? result.error->message() : std::string("connect abandoned"), wake);
+      if (result.error && result.error->code_value() != errc::cancelled)
+        pool.slots_.open_failed(result.error->message(), wake);
+      else
+        pool.slots_.open_abandoned(wake);
       pool.wake_locked(wake);
     }
   };
@@ -368,8 +376,13 @@ asio::awaitable<bool> Pool::validate(Connection& conn, Clock::time_point idle_si
     const auto left = std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()),
                                settings_.statement_deadline);
     if (left.count() <= 0) throw PgError(errc::timeout, "no time left for the pre-ping");
-    co_await conn.query("SELECT 1", {}, left);
+    // The simple protocol: no Parse, so a pre-ping cut short leaves a
+    // connection that recover() can bring back.
+    co_await conn.execute("SELECT 1", left);
   } catch (const PgError& e) {
+    // Our caller left: nothing is wrong with the connection, which is
+    // interrupted and goes back through recovery (acquire's guard).
+    if (e.code_value() == errc::cancelled) throw;
     alive = false;
     log_.info("pre-ping failed on an idle connection: {}; discarding it", e.what());
   }
@@ -394,6 +407,11 @@ asio::awaitable<PooledConnection> Pool::acquire() {
   const auto deadline = started + settings_.acquire_timeout;
   auto executor = co_await asio::this_coro::executor;
   for (;;) {
+    // Once our caller is cancelled every later wait throws; a retry after a
+    // failed pre-ping would only take (and lose) another connection.
+    auto cancellation = co_await asio::this_coro::cancellation_state;
+    if (cancellation.cancelled() != asio::cancellation_type::none)
+      throw PgError(errc::cancelled, "acquiring a database connection was cancelled");
     Slots::Grant grant;
     std::shared_ptr<Wakeup> wakeup;
     bool lanes_hold_slots = false;
@@ -453,10 +471,12 @@ asio::awaitable<PooledConnection> Pool::acquire() {
     }
     // Lent to us from here: if anything below throws (our caller's
     // cancellation included), the guard gives it back.
-    candidate->rehome(executor);  // before the pre-ping: it runs on our loop too
     PooledConnection lent(this, std::move(candidate));
-    // Handed over by its last user a moment ago: no pre-ping.
-    const bool ok = just_used ? lent->healthy() : co_await validate(*lent, idle_since, deadline);
+    lent->rehome(executor);  // before the pre-ping: it runs on our loop too
+    // Handed over by its last user a moment ago: no pre-ping. (Not a
+    // conditional around co_await: GCC 12 miscompiles those.)
+    bool ok = lent->healthy();
+    if (!just_used) ok = co_await validate(*lent, idle_since, deadline);
     if (ok) {
       record_wait(started);
       co_return lent;
@@ -488,6 +508,11 @@ asio::awaitable<Pool::Slots::Outcome> Pool::wait_for_slot(Slots::WaiterId id, Wa
   } catch (const boost::system::system_error&) {
     cancelled = true;  // Asio refuses to start a wait once we are cancelled
   }
+  // Woken with a slot or a connection, and cancelled before we ran: our
+  // caller's next co_await (open_reserved's, the pre-ping's) would throw
+  // before anything took charge of what we were handed. It goes on now.
+  auto state = co_await asio::this_coro::cancellation_state;
+  cancelled = cancelled || state.cancelled() != asio::cancellation_type::none;
   std::lock_guard lock(mutex_);
   wakeups_.erase(id);
   Wake wake;
@@ -515,9 +540,20 @@ void Pool::give_back(std::unique_ptr<Connection> conn) noexcept {
     why = "timed-out";
   } else if (conn->interrupted() || conn->needs_rollback() ||
              conn->transaction_status() != Connection::TxStatus::idle) {
-    // Still lent (to the recovery) until it is clean again, or discarded.
-    spawn_background(ioc_.get_executor(), recover(std::move(conn)));
-    return;
+    bool closed = false;
+    {
+      std::lock_guard lock(mutex_);
+      closed = slots_.closed();
+    }
+    // A stopping pool closes it instead: nobody will use it again, and
+    // closing the socket ends the server's transaction without a cancel
+    // request or a ROLLBACK to a database that may not answer.
+    if (!closed) {
+      // Still lent (to the recovery) until it is clean again, or discarded.
+      spawn_background(ioc_.get_executor(), recover(std::move(conn)));
+      return;
+    }
+    reusable = false;
   } else if (Clock::now() - conn->created_at() > settings_.recycle) {
     why = "recycled";
     reusable = false;
@@ -686,16 +722,6 @@ asio::awaitable<void> Pool::stop() {
   }
   const std::size_t closed_idle = closing.size();
   closing.clear();
-  // Each lane on its own loop: answers its statements with pool_closed and
-  // closes its pipelined connections there.
-  for (auto& lane : lanes_) co_await asio::co_spawn(lane->executor(), lane->stop(), asio::use_awaitable);
-  std::size_t checked_out = 0;
-  {
-    std::lock_guard lock(mutex_);
-    checked_out = slots_.counts().lent;
-    if (slots_.counts().open == 0) all_returned_.set();
-    if (background_ == 0) background_done_.set();
-  }
   // Also cuts short a connection attempt in flight (a database that accepts
   // TCP and never answers would otherwise hold stop() for DB_CONNECT_TIMEOUT).
   asio::post(reconnect_strand_, [this] {
@@ -703,12 +729,33 @@ asio::awaitable<void> Pool::stop() {
     maintenance_timer_.cancel();
     reconnect_cancel_.emit(asio::cancellation_type::terminal);
   });
-  log_.info("database pool stopping: closed {} idle connections, waiting for {} in use", closed_idle, checked_out);
-
-  bool returned = co_await all_returned_.wait_for(kReturnWait);
-  if (!returned) log_.warn("{} database connections still in use after {} ms; abandoning them", stats().size, ms(kReturnWait));
-  bool joined = co_await background_done_.wait_for(kReturnWait + settings_.connect_timeout);
-  if (!joined) log_.warn("database pool background tasks did not finish in time");
+  // One bound for everything below, which all runs at once: one lane per
+  // event loop would otherwise add its wait to the shutdown per thread.
+  const auto until = stop_deadline_.wait_until(kStopWait);
+  // Each lane on its own loop: answers its statements with pool_closed and
+  // closes its pipelined connections there.
+  lanes_stopping_ = lanes_.size();
+  for (auto& lane : lanes_) {
+    asio::co_spawn(lane->executor(), lane->stop(until), [this](std::exception_ptr) {
+      if (--lanes_stopping_ == 0) lanes_stopped_.set();
+    });
+  }
+  std::size_t checked_out = 0;
+  {
+    std::lock_guard lock(mutex_);
+    checked_out = slots_.counts().lent;
+    if (slots_.counts().open == 0) all_returned_.set();
+    if (background_ == 0) background_done_.set();
+  }
+  log_.info("database pool stopping: closed {} idle connections, waiting for {} in use and {} statement lanes",
+            closed_idle, checked_out, lanes_.size());
+  const auto left = [&until] { return until - Clock::now(); };
+  bool lanes = co_await lanes_stopped_.wait_for(left());
+  if (!lanes) log_.warn("{} statement lanes still stopping at the pool's stop bound; abandoning them", lanes_stopping_.load());
+  bool returned = co_await all_returned_.wait_for(left());
+  if (!returned) log_.warn("{} database connections still in use at the pool's stop bound; abandoning them", stats().size);
+  bool joined = co_await background_done_.wait_for(left());
+  if (!joined) log_.warn("database pool background tasks did not finish within the pool's stop bound");
   auto s = stats();
   log_.info("database pool stopped: {} created, {} failed, {} invalidated over its life", s.created_total,
             s.failed_total, s.invalidated_total);

@@ -38,6 +38,7 @@
 #include "lib/core/slot_pool.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
+#include "lib/lifecycle/stop_deadline.hpp"
 #include "lib/pg/connection.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/pg/pool_settings.hpp"
@@ -125,8 +126,11 @@ class Pool final : public lifecycle::Component {
   // throws after connect_timeout; otherwise logs, reports not ready, and keeps
   // reconnecting in the background.
   boost::asio::awaitable<void> start() override;
-  // Refuses new acquires, fails waiters, waits (bounded) for checked-out
-  // connections to come back, closes everything, joins background tasks.
+  // Refuses new acquires, fails waiters, stops every lane at once, waits
+  // for checked-out connections to come back and for background tasks, all
+  // until one bound (kStopWait, within the shutdown's StopDeadline), and
+  // closes everything. A connection returned to the stopping pool is
+  // closed, not recovered.
   boost::asio::awaitable<void> stop() override;
 
   // One autocommit statement on the caller's loop's lane; resumes there.
@@ -137,7 +141,10 @@ class Pool final : public lifecycle::Component {
   boost::asio::awaitable<Result> query(std::string_view sql, const Params& params = {}, StatementOptions options = {});
 
   // Throws PgError(pool_timeout | pool_closed | connect_failed | cancelled).
-  // DB_POOL_TIMEOUT bounds the whole call, pre-pings included.
+  // DB_POOL_TIMEOUT bounds the whole call, pre-pings included. Cancelled at
+  // any point (waiting, connecting, pre-ping, hand-off), it gives back what
+  // it held: a slot, a connection (a pre-ping cut short is recovered), its
+  // place in the queue.
   boost::asio::awaitable<PooledConnection> acquire();
 
   PoolStats stats() const;
@@ -193,6 +200,7 @@ class Pool final : public lifecycle::Component {
   PoolSettings settings_;
   spdlog::logger& log_;
   lifecycle::Readiness& readiness_;
+  const lifecycle::StopDeadline& stop_deadline_;  // ioc's
 
   mutable std::mutex mutex_;  // guards everything below up to the atomics
   // Which connection is where: idle (most recently used first), lent
@@ -210,6 +218,8 @@ class Pool final : public lifecycle::Component {
   std::atomic<int> server_version_{0};
   core::AsyncEvent background_done_;
   core::AsyncEvent all_returned_;
+  core::AsyncEvent lanes_stopped_;
+  std::atomic<std::size_t> lanes_stopping_{0};
   boost::asio::strand<boost::asio::io_context::executor_type> reconnect_strand_;
   boost::asio::steady_timer reconnect_timer_;  // reconnect_strand_ only
   boost::asio::steady_timer maintenance_timer_;  // reconnect_strand_ only

@@ -1,8 +1,6 @@
 #include "lib/pg/schema_migrator.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -26,9 +24,8 @@ SchemaMigrator::SchemaMigrator(asio::io_context& ioc, Pool& pool, std::span<cons
       log_(log),
       readiness_(readiness),
       on_fatal_(std::move(on_fatal)),
-      strand_(asio::make_strand(ioc)),
-      timer_(strand_),
-      retry_done_(ioc.get_executor()) {}
+      retries_(ioc, "schema migration", "the schema stays unmigrated", log),
+      timer_(retries_.strand()) {}
 
 asio::awaitable<bool> SchemaMigrator::try_apply() {
   std::optional<PgError> failure;
@@ -56,39 +53,36 @@ asio::awaitable<void> SchemaMigrator::start() {
   if (pool_.stats().healthy) done = co_await try_apply();
   if (done) co_return;
   log_.warn("schema migrations postponed: database unavailable; retrying in the background");
-  retrying_ = true;
-  asio::co_spawn(strand_, retry_loop(), [this](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log_.critical("schema migration failed: {}; stopping the service", ex.what());
-        on_fatal_(std::string("schema migration failed: ") + ex.what());
-      }
-    }
-    retry_done_.set();
-  });
+  co_await retries_.start([this] { return retry_loop(); });
 }
 
 asio::awaitable<void> SchemaMigrator::retry_loop() {
-  while (!stopping_.load()) {
+  for (;;) {
     timer_.expires_after(kRetryInterval);
-    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stopping_.load()) co_return;
+    auto [ec] = co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // stop() cancelled us
     if (!pool_.stats().healthy) continue;  // the pool is reconnecting; don't pile on
-    bool done = co_await try_apply();
-    if (done) {
-      log_.info("schema migrations applied after the database came up");
+    std::optional<std::string> fatal;
+    try {
+      const bool done = co_await try_apply();
+      if (done) {
+        log_.info("schema migrations applied after the database came up");
+        co_return;
+      }
+    } catch (const PgError& e) {
+      // stop() cancelled us, wherever we waited: the pool, another
+      // replica's advisory lock, a migration.
+      if (e.code_value() == errc::cancelled) co_return;
+      fatal = e.what();
+    }
+    if (fatal) {
+      log_.critical("schema migration failed: {}; stopping the service", *fatal);
+      on_fatal_("schema migration failed: " + *fatal);
       co_return;
     }
   }
 }
 
-asio::awaitable<void> SchemaMigrator::stop() {
-  stopping_.store(true);
-  if (!retrying_) co_return;
-  asio::post(strand_, [this] { timer_.cancel(); });
-  co_await retry_done_.wait();
-}
+asio::awaitable<void> SchemaMigrator::stop() { co_await retries_.stop(); }
 
 }  // namespace svc::pg

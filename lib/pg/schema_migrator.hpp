@@ -3,6 +3,9 @@
 // the pool). If the database is down at start-up, it keeps trying in the
 // background and the "schema" readiness check stays failed until the
 // migrations are in, so the service never reports ready on an old schema.
+// stop() cancels those retries wherever they wait (another replica's
+// advisory lock included, which may last as long as its migration) and
+// waits for them within the shutdown's bound (lifecycle::BackgroundLoop).
 
 #include <atomic>
 #include <functional>
@@ -11,9 +14,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
-#include "lib/core/async_event.hpp"
+#include "lib/lifecycle/background_loop.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/migrations.hpp"
@@ -47,11 +49,8 @@ class SchemaMigrator final : public lifecycle::Component {
   lifecycle::Readiness& readiness_;
   std::function<void(std::string)> on_fatal_;
   std::atomic<bool> applied_{false};
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  boost::asio::steady_timer timer_;  // strand_ only
-  std::atomic<bool> stopping_{false};
-  bool retrying_ = false;
-  core::AsyncEvent retry_done_;
+  lifecycle::BackgroundLoop retries_;  // retry_loop() runs on its strand
+  boost::asio::steady_timer timer_;     // retries_'s strand only
 };
 
 }  // namespace svc::pg

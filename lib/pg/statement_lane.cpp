@@ -17,10 +17,6 @@ using Clock = std::chrono::steady_clock;
 using Where = SharedStatement::Where;
 
 namespace {
-// How long stop() waits for the lane's coroutines; they end as soon as their
-// socket is cancelled, so this only bounds a bug.
-constexpr auto kStopWait = std::chrono::seconds(5);
-
 long long ms_until(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
@@ -379,7 +375,7 @@ void StatementLane::task_ended() {
   if (tasks_ == 0 && stop_waiter_ != nullptr) stop_waiter_->cancel();
 }
 
-asio::awaitable<void> StatementLane::stop() {
+asio::awaitable<void> StatementLane::stop(Clock::time_point until) {
   closing_ = true;
   const PgError closed(errc::pool_closed, "database pool is closed");
   fail_waiting(closed);
@@ -389,14 +385,14 @@ asio::awaitable<void> StatementLane::stop() {
   for (auto* c : open) c->kill(closed, true);
   if (timer_) timer_->cancel();
 
-  asio::steady_timer wake(executor_, Clock::now() + kStopWait);
+  asio::steady_timer wake(executor_, until);
   stop_waiter_ = &wake;
   while (tasks_ > 0) {
     auto [ec] = co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!ec) break;  // the bound passed
   }
   stop_waiter_ = nullptr;
-  if (tasks_ > 0) log_.error("{} pipelined database tasks did not end within {} s of stop", tasks_, kStopWait.count());
+  if (tasks_ > 0) log_.error("{} pipelined database tasks did not end within the pool's stop bound", tasks_);
   timer_.reset();  // its I/O object belongs to this loop: destroyed here, before the loop is
   publish();
 }

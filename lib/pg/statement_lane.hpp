@@ -90,8 +90,8 @@ class StatementLane final : private PipelinedConnection::Owner {
   // that its slot goes to an exclusive checkout waiting for one.
   void yield_idle();
   // On the lane's loop: answers everything with pool_closed, closes every
-  // connection and waits (bounded) for the lane's coroutines to end.
-  boost::asio::awaitable<void> stop();
+  // connection and waits until `until` at most for the lane's coroutines to end.
+  boost::asio::awaitable<void> stop(std::chrono::steady_clock::time_point until);
 
   LaneStats stats() const noexcept;  // any thread
 

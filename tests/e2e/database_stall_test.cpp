@@ -1,20 +1,28 @@
 // e2e (ctest entry e2e-pg-faults): the real binary's statement path while its
 // database stops answering without closing anything (a TCP relay that stops
-// forwarding), and while its database restarts under load. Each test runs a
+// forwarding), and while its database restarts under load; synchronous
+// telemetry and the whole shutdown against such a silent database, or
+// while the migrations wait for another process's lock. Each test runs a
 // private cluster (PgCluster). Only 127.0.0.1; every load is bounded.
 
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <pqxx/pqxx>
+
 #include "tests/e2e/json_reader.hpp"
 #include "tests/e2e/pg_cluster.hpp"
+#include "tests/support/pg_test_db.hpp"
 #include "tests/support/raw_http.hpp"
+#include "tests/support/replay_exchange.hpp"
 #include "tests/support/service.hpp"
 #include "tests/support/tcp_relay.hpp"
 #include "tests/support/text_and_clock.hpp"
@@ -239,4 +247,184 @@ TEST_CASE("database restart under pipelined load: errors only during the outage,
   int after = 0;
   for (const auto& s : samples) after += s.sent > recovered_by && s.status == 404;
   CHECK(after > 0);
+}
+
+namespace {
+
+long long rows_where(const std::string& url, const std::string& where) {
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  return tx.exec1("SELECT count(*) FROM telemetry_events WHERE " + where)[0].as<long long>();
+}
+
+// Sessions waiting for an advisory lock in `c`'s database.
+long long waiting_for_advisory_locks(pqxx::connection& c) {
+  pqxx::nontransaction tx(c);
+  return tx.exec1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
+                  "(SELECT oid FROM pg_database WHERE datname = current_database())")[0].as<long long>();
+}
+
+}  // namespace
+
+TEST_CASE("TELEMETRY_ASYNC_WRITES=false, database silent: /livez answers within TELEMETRY_SYNC_WAIT_MS, events kept") {
+  PgCluster cluster;
+  TcpRelay relay(cluster.port());
+  constexpr auto kSyncWait = 300ms;
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", via(cluster.url(), relay.port())},
+                                    {"TELEMETRY_ASYNC_WRITES", "false"},
+                                    {"TELEMETRY_SYNC_WAIT_MS", "300"},
+                                    {"TELEMETRY_FLUSH_MS", "600000"},
+                                    // Without the bound, a response would wait for these.
+                                    {"DB_STATEMENT_DEADLINE", "30"},
+                                    {"DB_CONNECT_TIMEOUT", "30"}});
+  INFO("service output:\n", svc.output());
+  // Answering: the event is in the table before the response.
+  auto first = http_get(svc.port(), "/livez", "X-Request-ID: sync-before\r\n");
+  REQUIRE(first);
+  CHECK(first->status == 200);
+  CHECK(rows_where(cluster.url(), "request_id = 'sync-before'") == 1);
+
+  relay.freeze();
+  constexpr int kStalled = 4;
+  for (int i = 0; i < kStalled; ++i) {
+    const auto t0 = Clock::now();
+    auto r = http_get(svc.port(), "/livez", "X-Request-ID: sync-stalled-" + std::to_string(i) + "\r\n");
+    const auto took = Clock::now() - t0;
+    CAPTURE(i);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(took >= kSyncWait - 50ms);  // it did wait for the database, as far as the bound
+    CHECK(took < kSyncWait + 700ms);
+  }
+  auto metrics = http_get(svc.port(), "/metrics");
+  REQUIRE(metrics);
+  CHECK(metric_sample(metrics->body, "telemetry_sync_wait_timeouts_total") >= kStalled);
+  CHECK(metric_sample(metrics->body, "telemetry_dropped_total") == 0);
+
+  // Kept, not dropped: written once the database answers again.
+  relay.resume();
+  const auto deadline = Clock::now() + 20s;
+  long long written = 0;
+  while ((written = rows_where(cluster.url(), "request_id LIKE 'sync-stalled-%'")) < kStalled && Clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(written == kStalled);
+}
+
+TEST_CASE("SIGTERM, database silent, requests and a transaction in flight: exit within drain + grace + the margin") {
+  PgCluster cluster;
+  TcpRelay relay(cluster.port());
+  ReplayExchange replay;
+  constexpr auto kDrain = 1s;
+  constexpr auto kGrace = 6s;
+  // lib/: lifecycle::StopDeadline::kMargin (5 s) + EventLoops::kExitLinger (1 s).
+  constexpr auto kMargin = 6s;
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", via(cluster.url(), relay.port())},
+                                    {"BINANCE_BASE_URL", replay.base_url()},
+                                    {"SHUTDOWN_DRAIN_SECONDS", "1"},
+                                    {"SHUTDOWN_GRACE_SECONDS", "6"},
+                                    // Nothing gives up on its own before the shutdown's bounds do.
+                                    {"DB_STATEMENT_DEADLINE", "60"},
+                                    {"DB_POOL_TIMEOUT", "60"},
+                                    {"DB_CONNECT_TIMEOUT", "60"},
+                                    {"DB_PRE_PING", "false"},
+                                    {"DB_POOL_SIZE", "4"},
+                                    {"DB_MAX_OVERFLOW", "2"},
+                                    {"THREADS", "2"}});  // telemetry on: its flush meets the silence too
+  INFO("service output:\n", svc.output());
+  REQUIRE(wait_status(svc.port(), kMissing, 404, 5s, key_header()));
+  const std::string fetch = "/api/v1/binance/offers?fiat=VES&asset=USDT&tradeType=SELL";
+  auto warm = http_get(svc.port(), fetch, key_header());
+  REQUIRE(warm);
+  REQUIRE(warm->status == 200);  // its transaction's connection is idle in the pool now
+
+  relay.freeze();
+  // In flight: statements on the shared path, and a fetch whose storing
+  // transaction waits on the database (pre-ping off: it takes the idle connection).
+  std::vector<std::thread> clients;
+  std::atomic<int> ended{0};
+  const auto request = [&](std::string target) {
+    try {
+      RawConnection c(svc.port());
+      if (c.send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + key_header() + "\r\n")) c.read_response(40s);
+    } catch (const std::exception&) {
+    }
+    ++ended;
+  };
+  constexpr int kStatements = 4;
+  for (int i = 0; i < kStatements; ++i) clients.emplace_back(request, std::string(kMissing));
+  clients.emplace_back(request, fetch);
+  const int in_flight = kStatements + 1;
+  // All of them inside the service (the scrape is one more), the transaction's connection checked out.
+  bool busy = false;
+  for (const auto until = Clock::now() + 10s; !busy && Clock::now() < until;) {
+    auto m = http_get(svc.port(), "/metrics");
+    busy = m && metric_sample(m->body, "http_server_active_requests") == in_flight + 1 &&
+           metric_sample(m->body, "db_client_connections_usage{pool_name=\"main\",state=\"used\"}") >= 1;
+    if (!busy) std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(busy);
+
+  const auto t0 = Clock::now();
+  svc.signal(SIGTERM);
+  const auto code = svc.wait_exit(kDrain + kGrace + kMargin + 10s);
+  const auto took = Clock::now() - t0;
+  MESSAGE("exited ", ms_between(t0, Clock::now()), " ms after SIGTERM; bound ",
+          std::chrono::duration_cast<std::chrono::milliseconds>(kDrain + kGrace + kMargin).count(), " ms");
+  CHECK(code == 0);
+  CHECK(took >= kDrain + kGrace);  // the requests did hold it for the grace
+  CHECK(took <= kDrain + kGrace + kMargin);
+  CHECK(contains(svc.output(), "shutdown complete"));
+  for (auto& t : clients) t.join();
+  CHECK(ended == in_flight);
+}
+
+TEST_CASE("SIGTERM while background migrations wait for another process's lock: exit within drain + grace + the margin") {
+  PgCluster cluster;
+  // Refused (closed at once) until `reachable`: the pool starts without a
+  // database, so the migrations go to the background retries.
+  std::atomic<bool> reachable{false};
+  TcpRelay relay([&]() -> std::optional<int> {
+    if (!reachable) return std::nullopt;
+    return cluster.port();
+  });
+  pqxx::connection holder(cluster.url());  // another replica, migrating for as long as it likes
+  pqxx::nontransaction(holder).exec_params("SELECT pg_advisory_lock($1)", migration_lock_key());
+  constexpr auto kDrain = 1s;
+  constexpr auto kGrace = 2s;
+  constexpr auto kMargin = 6s;  // lifecycle::StopDeadline::kMargin (5 s) + EventLoops::kExitLinger (1 s)
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", via(cluster.url(), relay.port())},
+                                    {"SHUTDOWN_DRAIN_SECONDS", "1"},
+                                    {"SHUTDOWN_GRACE_SECONDS", "2"},
+                                    {"TELEMETRY_ENABLED", "false"}});
+  INFO("service output:\n", svc.output());
+  REQUIRE(svc.wait_for_line("schema migrations postponed", 10s));
+  reachable = true;
+  // The retry's pg_advisory_lock is queued behind the holder's.
+  bool waiting = false;
+  for (const auto until = Clock::now() + 15s; !waiting && Clock::now() < until;) {
+    waiting = waiting_for_advisory_locks(holder) == 1;
+    if (!waiting) std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(waiting);
+
+  const auto t0 = Clock::now();
+  svc.signal(SIGTERM);
+  const auto code = svc.wait_exit(kDrain + kGrace + kMargin + 5s);
+  const auto took = Clock::now() - t0;
+  MESSAGE("exited ", ms_between(t0, Clock::now()), " ms after SIGTERM with a lock wait in flight");
+  CHECK(code == 0);
+  CHECK(took <= kDrain + kGrace + kMargin);
+  CHECK(contains(svc.output(), "component schema-migrations stopped"));
+  CHECK_FALSE(contains(svc.output(), "schema migration loop failed"));
+  // Its session waits on in the server (PostgreSQL does not look at the
+  // socket of a backend waiting for a lock) until the holder lets go; then
+  // it finds its client gone and ends, holding nothing.
+  pqxx::nontransaction(holder).exec_params("SELECT pg_advisory_unlock($1)", migration_lock_key());
+  bool gone = false;
+  for (const auto until = Clock::now() + 10s; !gone && Clock::now() < until;) {
+    pqxx::nontransaction tx(holder);
+    gone = tx.exec1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")[0].as<long long>() == 0;
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  CHECK(gone);
 }

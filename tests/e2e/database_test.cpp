@@ -612,20 +612,6 @@ TEST_CASE("SIGTERM while a connection attempt hangs (unresponsive database) stil
   CHECK(took <= 1500);
 }
 
-namespace {
-
-// The advisory lock key the migrator takes (lib/pg/migrations.cpp: FNV-1a 64 of
-// "p2p-dashboard:migrations"); advisory locks are per database.
-long long migration_lock_key() {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (char c : std::string_view("p2p-dashboard:migrations")) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
-  }
-  return static_cast<long long>(hash);
-}
-
-}  // namespace
 
 TEST_CASE("start-up waits for another process's migration lock, and SIGTERM during that wait is honoured") {
   PgTestDatabase db("e2e_locked", admin_database_url());

@@ -176,6 +176,65 @@ TEST_CASE("queue overflow while the table is locked: dropped_total is the excess
   CHECK(count_rows(db.url(), "route = '/'") == kCapacity);
 }
 
+TEST_CASE("rows the database rejects are dropped and counted alone; a lost connection drops nothing") {
+  PgTestDatabase db("e2e_tel_poison", admin_database_url());
+  // Only full batches (or stop) write: the flush timer never fires.
+  constexpr int kBatch = 8;
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", db.url()}, {"TELEMETRY_FLUSH_MS", "600000"},
+                                    {"TELEMETRY_BATCH_SIZE", std::to_string(kBatch)}});
+  INFO("service output:\n", svc.output());
+  {
+    // Migrated (the service is ready): from now on the table refuses some rows (SQLSTATE 23514).
+    pqxx::connection admin(db.url());
+    pqxx::nontransaction tx(admin);
+    tx.exec("ALTER TABLE telemetry_events ADD CONSTRAINT e2e_refuse CHECK (request_id NOT LIKE 'poison-%')");
+  }
+  RawConnection c(svc.port());  // one connection: events are submitted in request order
+  const auto send = [&](const std::string& id) {
+    REQUIRE(c.send(get("/", cat({"X-Request-ID: ", id, "\r\n"}))));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  };
+  constexpr int kRequests = 40;
+  int poisoned = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    const bool poison = i % kBatch == 2;  // one in every batch
+    poisoned += poison;
+    send(cat({poison ? "poison-" : "good-", std::to_string(i)}));
+  }
+  // Written while it runs, batch after batch: the first batch's bad rows did
+  // not stop the ones behind them (at most the last, partial batch waits).
+  const auto good = kRequests - poisoned;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  long long written = 0;
+  while ((written = count_rows(db.url(), "request_id LIKE 'good-%'")) < good - (kBatch - 1) &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  CHECK(written >= good - (kBatch - 1));
+  auto metrics = scrape(c);
+  CHECK(metric_sample(metrics, "telemetry_rejected_total") >= poisoned - 1);
+  CHECK(metric_sample(metrics, "telemetry_dropped_total") == metric_sample(metrics, "telemetry_rejected_total"));
+  CHECK(svc.wait_for_line("telemetry: the database rejected 1 of 8 events (first: kind http, request_id poison-", 2s));
+
+  // A connection lost is the database's trouble, not the rows': kept and written after reconnecting.
+  {
+    pqxx::connection admin(db.url());
+    pqxx::nontransaction tx(admin);
+    CHECK(tx.exec1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()"
+                   " AND application_name = 'p2p-dashboard-telemetry'")[0]
+              .as<long long>() == 1);
+  }
+  constexpr int kMore = 2 * kBatch;
+  for (int i = 0; i < kMore; ++i) send(cat({"after-", std::to_string(i)}));
+  svc.signal(SIGTERM);
+  CHECK(svc.wait_exit(20s) == 0);
+  CHECK(count_rows(db.url(), "request_id LIKE 'good-%'") == good);
+  CHECK(count_rows(db.url(), "request_id LIKE 'after-%'") == kMore);
+  CHECK(count_rows(db.url(), "request_id LIKE 'poison-%'") == 0);
+  CHECK(svc.wait_for_line(cat({"events written, ", std::to_string(poisoned), " dropped"}), 2s));
+}
+
 TEST_CASE("telemetry that cannot write (no INSERT on its table): the service is ready, telemetry degraded") {
   PgTestDatabase db("e2e_tel_denied", admin_database_url());
   apply_migrations(db.url());

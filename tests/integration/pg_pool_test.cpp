@@ -1,10 +1,12 @@
 // lib/pg's Pool against the real cluster: exhaustion, fairness, pre-ping,
-// recycle, overflow, stats vs pg_stat_activity, stop.
+// recycle, overflow, stats vs pg_stat_activity, cancellation, stop.
 #include <doctest/doctest.h>
 
 #include <mutex>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -437,4 +439,185 @@ TEST_CASE("a checked-out connection's statement honours DB_STATEMENT_DEADLINE an
     c = svc::pg::PooledConnection();
     co_await pool.stop();
   });
+}
+
+namespace {
+
+// An acquire that a test cancels: its own coroutine, its own signal.
+struct Attempt {
+  asio::cancellation_signal signal;
+  bool done = false;
+  std::optional<errc> error;  // set when it threw a PgError
+  svc::pg::PooledConnection conn;
+};
+
+asio::awaitable<void> acquire_into(Pool& pool, Attempt& attempt) {
+  try {
+    attempt.conn = co_await pool.acquire();
+  } catch (const PgError& e) {
+    attempt.error = e.code_value();
+  }
+}
+
+// Cancelled first (its awaits told not to throw), then acquiring: the
+// acquire must refuse at once rather than take anything.
+asio::awaitable<void> acquire_once_cancelled(Pool& pool, Attempt& attempt) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  asio::steady_timer wait(co_await asio::this_coro::executor, 30s);
+  co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await acquire_into(pool, attempt);
+}
+
+void start(asio::io_context& ioc, Pool& pool, Attempt& attempt) {
+  asio::co_spawn(ioc, acquire_into(pool, attempt),
+                 asio::bind_cancellation_slot(attempt.signal.slot(), [&attempt](std::exception_ptr) { attempt.done = true; }));
+}
+
+// Polls `ready` every millisecond for up to 5 s; false if it never held.
+template <typename Pred>
+asio::awaitable<bool> eventually(Pred ready) {
+  const auto deadline = Clock::now() + 5s;
+  while (!ready()) {
+    if (Clock::now() > deadline) co_return false;
+    co_await pause(1ms);
+  }
+  co_return true;
+}
+
+template <typename Pred>
+asio::awaitable<void> require_eventually(Pred ready) {
+  const bool held = co_await eventually(std::move(ready));
+  REQUIRE(held);
+}
+
+// Nothing lent, opening or queued; every open connection idle; and all of
+// size + overflow can be checked out at once (no slot leaked).
+asio::awaitable<void> check_baseline(Pool& pool) {
+  auto settled = co_await eventually([&] {
+    const auto s = pool.stats();
+    return s.checked_out == 0 && s.connecting == 0 && s.waiting == 0 && s.size == s.idle;
+  });
+  const auto s = pool.stats();
+  CAPTURE(s.checked_out);
+  CAPTURE(s.connecting);
+  CAPTURE(s.waiting);
+  CAPTURE(s.size);
+  CAPTURE(s.idle);
+  CHECK(settled);
+  std::vector<svc::pg::PooledConnection> all;
+  for (std::size_t i = 0; i < s.max; ++i) {
+    auto c = co_await pool.acquire();
+    all.push_back(std::move(c));
+  }
+  CHECK(pool.stats().checked_out == s.max);
+}
+
+}  // namespace
+
+TEST_CASE("an acquire cancelled at each suspension point gives back its slot, its connection and its place") {
+  testsupport::TcpRelay relay(conninfo_port());
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto log = pgtest::logger();
+    svc::lifecycle::Readiness readiness;
+    PoolSettings s = small_pool(2, 0);
+    s.acquire_timeout = 30s;  // only the cancellation ends an acquire here
+    s.pre_ping_after = 50ms;
+    Pool pool(ioc, through(relay, "cancel-points"), s, *log, readiness);
+    co_await pool.start();
+
+    SUBCASE("waiting") {
+      auto a = co_await pool.acquire();
+      auto b = co_await pool.acquire();
+      Attempt w;
+      start(ioc, pool, w);
+      co_await require_eventually([&] { return pool.stats().waiting == 1; });
+      w.signal.emit(asio::cancellation_type::terminal);
+      co_await require_eventually([&] { return w.done; });
+      CHECK(w.error == errc::cancelled);
+      CHECK(pool.stats().waiting == 0);
+      a = {};
+      b = {};
+    }
+    SUBCASE("connecting") {
+      auto held = co_await pool.acquire();  // the idle one: the next acquire opens a connection
+      relay.freeze();
+      const auto failed = pool.stats().failed_total;
+      Attempt w;
+      start(ioc, pool, w);
+      co_await require_eventually([&] { return pool.stats().connecting == 1; });
+      w.signal.emit(asio::cancellation_type::terminal);
+      co_await require_eventually([&] { return w.done; });
+      relay.resume();
+      CHECK(w.error == errc::cancelled);
+      CHECK(pool.stats().connecting == 0);
+      CHECK(pool.stats().failed_total == failed);  // a caller leaving says nothing about the database
+      CHECK(pool.stats().healthy);
+      held = {};
+    }
+    SUBCASE("pre-ping") {
+      int pid = 0;
+      {
+        auto first = co_await pool.acquire();
+        pid = first->backend_pid();
+      }
+      co_await pause(100ms);  // idle past pre_ping_after: the next acquire pings it
+      relay.freeze();
+      Attempt w;
+      start(ioc, pool, w);
+      // Lent, and (one thread: it ran until it suspended) its ping on the frozen wire.
+      co_await require_eventually([&] { return pool.stats().checked_out == 1; });
+      w.signal.emit(asio::cancellation_type::terminal);
+      co_await require_eventually([&] { return w.done; });
+      relay.resume();
+      CHECK(w.error == errc::cancelled);
+      CHECK_FALSE(w.conn);
+      // Recovered (the cut-short ping drained), not discarded.
+      co_await require_eventually([&] { return pool.stats().idle == 1 && pool.stats().checked_out == 0; });
+      CHECK(pool.stats().invalidated_total == 0);
+      auto again = co_await pool.acquire();
+      CHECK(again->backend_pid() == pid);
+    }
+    SUBCASE("hand-off of a connection") {
+      auto a = co_await pool.acquire();
+      auto b = co_await pool.acquire();
+      Attempt w;
+      start(ioc, pool, w);
+      co_await require_eventually([&] { return pool.stats().waiting == 1; });
+      a = {};  // handed to the waiter, which has not run yet: cancelled before it does
+      w.signal.emit(asio::cancellation_type::terminal);
+      co_await require_eventually([&] { return w.done; });
+      // Woken first, cancelled before it ran: it leaves, the connection stays the pool's.
+      CHECK(w.error == errc::cancelled);
+      CHECK_FALSE(w.conn);
+      CHECK(pool.stats().checked_out == 1);
+      b = {};
+    }
+    SUBCASE("hand-off of a slot") {
+      auto a = co_await pool.acquire();
+      auto b = co_await pool.acquire();
+      Attempt w;
+      start(ioc, pool, w);
+      co_await require_eventually([&] { return pool.stats().waiting == 1; });
+      a.invalidate();
+      a = {};  // its slot goes to the waiter, cancelled before it opens anything
+      w.signal.emit(asio::cancellation_type::terminal);
+      co_await require_eventually([&] { return w.done; });
+      CHECK(w.error == errc::cancelled);
+      CHECK_FALSE(w.conn);
+      CHECK(pool.stats().connecting == 0);
+      b = {};
+    }
+    SUBCASE("cancelled before it starts") {
+      Attempt w;
+      asio::co_spawn(ioc, acquire_once_cancelled(pool, w),
+                     asio::bind_cancellation_slot(w.signal.slot(), [&w](std::exception_ptr) { w.done = true; }));
+      co_await pause(10ms);  // it waits for its cancellation
+      w.signal.emit(asio::cancellation_type::terminal);
+      co_await require_eventually([&] { return w.done; });
+      CHECK(w.error == errc::cancelled);
+      CHECK_FALSE(w.conn);
+    }
+    co_await check_baseline(pool);
+    co_await pool.stop();
+  }, 1);
 }

@@ -14,6 +14,15 @@
 
 namespace testsupport {
 
+long long migration_lock_key() {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (char c : std::string_view("p2p-dashboard:migrations")) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return static_cast<long long>(hash);
+}
+
 namespace {
 
 std::string quoted_conninfo_value(std::string_view value) {

@@ -28,6 +28,11 @@ std::string with_database(std::string_view url, std::string_view dbname);
 // Throws std::invalid_argument (without echoing the password) if libpq cannot parse it.
 std::string keyword_conninfo(std::string_view url_or_conninfo);
 
+// The advisory lock key the service's migrator takes (lib/pg/migrations.cpp:
+// FNV-1a 64 of "p2p-dashboard:migrations", as a signed bigint); advisory
+// locks are per database.
+long long migration_lock_key();
+
 class PgTestDatabase {
  public:
   // Creates `<prefix>_<pid>_<random>` on the cluster of `admin_url` (a URL of

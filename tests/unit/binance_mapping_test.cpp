@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "app/exchanges/exchange_json.hpp"
 #include "app/exchanges/exchange_mapping.hpp"
 #include "tests/support/captured_log.hpp"
 #include "tests/support/offer_check.hpp"
@@ -260,4 +261,57 @@ TEST_CASE("binance: a skipped offer's reputation is not noted") {
   CHECK(result.offers.empty());
   CHECK(result.skipped == 1);
   CHECK(result.notes.invalid.empty());
+}
+
+TEST_CASE("binance: a NUL inside a name is removed and noted; inside an id the offer is skipped, the rest kept") {
+  test_support::CapturedLog log;
+  std::string methods = R"(,"tradeMethods":[{"tradeMethodName":"Pago\u0000 Movil"},{"tradeMethodName":"Pago Movil"},)"
+                        R"({"tradeMethodName":"\u0000"}])";
+  auto result = map(ok(list({item(R"("1")", R"("36.5")", methods, R"(,"advertiser":{"nickName":"An\u0000a\u0000"})"),
+                             item(R"("2\u0000")", R"("36.6")"), item(R"("3")", R"("36.7")")})),
+                    log);
+  REQUIRE(result.offers.size() == 2);
+  CHECK(result.offers[0].advertiser == "Ana");
+  CHECK(result.offers[0].payment_methods == std::vector<std::string>{"Pago Movil"});  // trimmed and unique again
+  CHECK(result.offers[1].external_id == "3");
+  CHECK(result.skipped == 1);
+  CHECK(result.notes.cleaned == std::vector<std::string_view>{"advertiser", "payment_method"});
+  const std::string text = log.text();
+  CHECK(text.find("binance offer skipped: external id: contains a NUL character (request_id=req-42 external_id=2)") !=
+        std::string::npos);
+  CHECK(text.find('\0') == std::string::npos);
+}
+
+TEST_CASE("binance: what an answer may cost is bounded: nesting, offers in a page, pairs") {
+  test_support::CapturedLog log;
+  std::string deep = ok(std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']'));
+  CHECK_THROWS_WITH_AS(map(deep, log), doctest::Contains("invalid JSON from exchange: "), UpstreamError);
+  std::string many = "[";
+  for (std::size_t i = 0; i <= kMaxOffersPerPage; ++i)
+    many.append(i > 0 ? "," : "").append(item("\"" + std::to_string(i) + "\"", R"("1")"));
+  many.append("]");
+  CHECK_THROWS_WITH_AS(map(ok(many), log), "unexpected response from exchange: 101 offers in one page, more than 100",
+                       UpstreamError);
+  // kMaxOffersPerPage is still a page.
+  many = "[";
+  for (std::size_t i = 0; i < kMaxOffersPerPage; ++i)
+    many.append(i > 0 ? "," : "").append(item("\"" + std::to_string(i) + "\"", R"("1")"));
+  CHECK(map(ok(many + "]"), log).offers.size() == kMaxOffersPerPage);
+
+  // 101 assets x 100 fiats (duplicates do not count) is over kMaxPairs; 100 x 100 is not.
+  const auto entries = [](std::string_view key, int n, int repeat) {
+    std::string out = "[";
+    for (int r = 0; r < repeat; ++r)
+      for (int i = 0; i < n; ++i)
+        out.append(out.size() > 1 ? "," : "").append("{\"").append(key).append("\":\"X").append(std::to_string(i)).append("\"}");
+    return out + "]";
+  };
+  const auto config = [&](int n) {
+    return ok(R"({"areas":[{"area":"P2P","tradeSides":[{"assets":)" + entries("asset", n, 2) + "}]}]}");
+  };
+  const std::string fiats = ok(entries("currencyCode", 100, 3));
+  CHECK(map_binance_pairs(config(100), fiats).size() == kMaxPairs);
+  CHECK_THROWS_WITH_AS(map_binance_pairs(config(101), fiats),
+                       "unexpected response from exchange: 101 assets and 100 fiats make more than 10000 pairs",
+                       UpstreamError);
 }

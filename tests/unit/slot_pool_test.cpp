@@ -152,6 +152,77 @@ TEST_SUITE("slot_pool") {
     }
   }
 
+  TEST_CASE("cancelled when handed a connection above size with nobody waiting: it is to be closed, not kept") {
+    Pool p(limits(1, 1));
+    Pool::Wake wake;
+    const int a = open_one(p, 1);
+    const int b = open_one(p, 2);
+    auto w = p.acquire();
+    REQUIRE(w.kind == Kind::wait);
+    p.give_back(b, true, Clock::now(), wake);  // handed to w
+    REQUIRE(wake == Pool::Wake{w.waiter});
+    wake.clear();
+    auto o = p.finish_wait(w.waiter, true, wake);
+    CHECK(o.kind == Out::cancelled);
+    CHECK(o.conn == 2);  // the owner closes it: one open connection (a) is the pool's size
+    CHECK(wake.empty());
+    CHECK(p.counts().open == 1);
+    CHECK(p.counts().lent == 1);
+    CHECK(p.counts().idle == 0);
+    (void)a;
+  }
+
+  TEST_CASE("a waiter handed a slot or a connection before close learns closed; the connection is to be closed") {
+    Pool::Wake wake;
+    SUBCASE("a connection") {
+      Pool p(limits(1, 0));
+      const int c = open_one(p, 1);
+      auto w = p.acquire();
+      p.give_back(c, true, Clock::now(), wake);
+      REQUIRE(wake == Pool::Wake{w.waiter});
+      CHECK(p.close(wake).empty());
+      auto o = p.finish_wait(w.waiter, false, wake);
+      CHECK(o.kind == Out::closed);
+      CHECK(o.conn == 1);
+    }
+    SUBCASE("a slot") {
+      Pool p(limits(1, 0));
+      const int c = open_one(p, 1);
+      auto w = p.acquire();
+      CHECK(p.give_back(c, false, Clock::now(), wake).has_value());
+      REQUIRE(wake == Pool::Wake{w.waiter});
+      p.close(wake);
+      CHECK(p.finish_wait(w.waiter, false, wake).kind == Out::closed);
+    }
+    SUBCASE("cancelled too") {
+      Pool p(limits(1, 0));
+      const int c = open_one(p, 1);
+      auto w = p.acquire();
+      p.give_back(c, true, Clock::now(), wake);
+      p.close(wake);
+      auto o = p.finish_wait(w.waiter, true, wake);
+      CHECK(o.kind == Out::closed);
+      CHECK(o.conn == 1);
+    }
+  }
+
+  TEST_CASE("an abandoned open frees its slot for the next waiter and keeps the last real connect error") {
+    Pool p(limits(1, 0));
+    Pool::Wake wake;
+    auto first = p.acquire();
+    REQUIRE(first.kind == Kind::open);
+    p.open_failed("connection refused", wake);
+    auto second = p.acquire();
+    REQUIRE(second.kind == Kind::open);
+    auto waiting = p.acquire();
+    REQUIRE(waiting.kind == Kind::wait);
+    p.open_abandoned(wake);  // its caller was cancelled mid-connect
+    REQUIRE(wake == Pool::Wake{waiting.waiter});
+    CHECK(p.finish_wait(waiting.waiter, false, wake).kind == Out::open);
+    CHECK(p.counts().opening == 1);
+    CHECK(p.last_error() == "connection refused");
+  }
+
   TEST_CASE("a broken connection is replaced: its slot goes to a waiter, who opens a new one") {
     Pool p(limits(1, 0));
     Pool::Wake wake;
