@@ -482,7 +482,7 @@ asio::awaitable<void> Server::close_gracefully(Session& s) {
 std::size_t Server::post_to_sessions(void (*action)(Session&)) {
   std::lock_guard lock(sessions_mutex_);
   for (auto& [raw, session] : sessions_)
-    asio::post(session->socket.get_executor(), [session, action] { action(*session); });
+    asio::post(session->socket.get_executor(), [session = session, action] { action(*session); });
   return sessions_.size();
 }
 
