@@ -27,6 +27,7 @@
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
+#include "lib/http/request_parsing.hpp"
 #include "lib/telemetry/logging.hpp"
 #include "lib/telemetry/trace_context.hpp"
 
@@ -56,16 +57,6 @@ bool is_disconnect(const boost::system::error_code& ec) {
   return ec == beast::http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
          ec == asio::error::broken_pipe || ec == beast::http::error::partial_message;
-}
-
-std::string_view split_target(std::string_view target, std::string_view& query) {
-  auto q = target.find('?');
-  if (q == std::string_view::npos) {
-    query = {};
-    return target;
-  }
-  query = target.substr(q + 1);
-  return target.substr(0, q);
 }
 
 // What the server itself adds to every response, written straight into the
@@ -366,19 +357,12 @@ std::optional<Response> Server::read_error_response(const boost::system::error_c
     return std::nullopt;
   }
   if (is_disconnect(ec)) return std::nullopt;
-  if (ec == bhttp::error::header_limit)
-    return error_response(Status::request_header_fields_too_large,
-                          "Request header too large (limit " + std::to_string(settings_.max_header_bytes) + " bytes)");
-  if (ec == bhttp::error::body_limit)
-    return error_response(Status::payload_too_large,
-                          "Request body too large (limit " + std::to_string(settings_.max_body_bytes) + " bytes)");
-  return error_response(Status::bad_request, "Bad Request: " + ec.message());
+  return request_error_response(ec, settings_);
 }
 
 asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Request& out) {
-  bhttp::request_parser<bhttp::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
-  parser.body_limit(settings_.max_body_bytes);
+  RequestParser parser;
+  apply_request_limits(parser, settings_);
 
   s.arm(settings_.header_timeout);
   auto [header_ec, n] = co_await bhttp::async_read_header(s.socket, s.buffer, parser, nothrow);
