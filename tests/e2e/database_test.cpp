@@ -346,7 +346,8 @@ TEST_CASE("migrate --status, migrate, migrate again, --status on a fresh databas
   auto rows = migration_rows(db.url());
   CHECK(static_cast<int>(rows.size()) == n);
   for (const auto& [version, count] : rows) {
-    CAPTURE(version);
+    const auto& migration = version;  // clang 14 cannot capture a structured binding (CAPTURE's lambda)
+    CAPTURE(migration);
     CHECK(count == 1);
   }
   CHECK(rows.count(1) == 1);
@@ -411,7 +412,8 @@ TEST_CASE("4 `migrate` processes started at once apply each migration exactly on
   auto rows = migration_rows(db.url());
   CHECK(static_cast<int>(rows.size()) == n);
   for (const auto& [version, count] : rows) {
-    CAPTURE(version);
+    const auto& migration = version;  // clang 14 cannot capture a structured binding (CAPTURE's lambda)
+    CAPTURE(migration);
     CHECK(count == 1);
   }
 }
@@ -451,7 +453,8 @@ TEST_CASE("2 servers started at once against one fresh database both get ready; 
   auto rows = migration_rows(db.url());
   CHECK(static_cast<int>(rows.size()) == n);
   for (const auto& [version, count] : rows) {
-    CAPTURE(version);
+    const auto& migration = version;  // clang 14 cannot capture a structured binding (CAPTURE's lambda)
+    CAPTURE(migration);
     CHECK(count == 1);
   }
   // One of them did the work; the other found the schema up to date.
