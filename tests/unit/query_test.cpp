@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "lib/core/utf8.hpp"
 #include "lib/http/query.hpp"
 
 using namespace svc::http;
@@ -94,4 +95,26 @@ TEST_CASE("booleans and literals with three alternatives") {
   REQUIRE(d.size() == 2);
   CHECK(d[0].at("type") == "bool_parsing");
   CHECK(d[1].at("msg") == "Input should be 'binance', 'bybit' or 'okx'");
+}
+
+// Found by tests/fuzz/router_query_fuzz.cpp (corpus: crash-422-invalid-utf8):
+// a percent-decoded value is any bytes, and the 422 echoed them raw, which
+// no JSON parser that checks UTF-8 (Boost.JSON's, browsers') accepts.
+TEST_CASE("a 422 that echoes a value which is not UTF-8 is still valid JSON, with U+FFFD for the bad bytes") {
+  QueryParams q("verbose=tr%00%90%90e&rows=%E2%82");
+  q.boolean("verbose", false);
+  q.integer("rows", 20, 1, 20);
+  auto body = json::parse(validation_response(q.errors()).body());  // throws on invalid UTF-8
+  auto& detail = body.at("detail").as_array();
+  CHECK(detail[0].at("input").as_string() == std::string("tr\0\xEF\xBF\xBD\xEF\xBF\xBD" "e", 10));
+  CHECK(detail[1].at("input").as_string() == "\xEF\xBF\xBD");  // a truncated sequence is one U+FFFD
+}
+
+TEST_CASE("valid_utf8 keeps well-formed text and replaces each maximal ill-formed subpart") {
+  using svc::core::valid_utf8;
+  CHECK(valid_utf8("plain, caf\xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x98\x80") == "plain, caf\xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x98\x80");
+  CHECK(valid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong '/': two bad bytes
+  CHECK(valid_utf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+  CHECK(valid_utf8("\xF4\x90\x80\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // above U+10FFFF
+  CHECK(valid_utf8("a\xF0\x9F\x98") == "a\xEF\xBF\xBD");                // truncated at the end
 }
