@@ -75,3 +75,14 @@ TEST_CASE("proxy URLs: credentials become a Basic header; what logs see has no p
     CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
   }
 }
+
+// Found by tests/fuzz/settings_fuzz.cpp (corpus crash-boost-url-assert-leftover):
+// Boost.URL 1.81 failed an internal assertion on this input in builds with
+// assertions (the sanitizer builds) instead of rejecting it.
+TEST_CASE("a URL with a non-ASCII byte after the scheme is rejected, in every build") {
+  for (const char* url : {"ht:\xD0", "http:\xD0", "https://h/\xD0"}) {
+    CAPTURE(url);
+    CHECK_THROWS_AS(parse_target_url(url), ClientError);
+    CHECK_THROWS_AS(parse_proxy_url(url), std::invalid_argument);
+  }
+}
