@@ -101,6 +101,10 @@ TargetUrl parse_target_url(std::string_view url) {
   result.ip_literal = endpoint.ip_literal;
   result.authority = std::move(endpoint.authority);
   std::string_view path = view.encoded_path();
+  // After an authority the path is empty or starts with '/' (RFC 3986
+  // path-abempty). Boost.URL 1.81 reads "http://h:12ab/x" as port 12 and
+  // path "ab/x"; that is a malformed port, not a path.
+  if (!path.empty() && path.front() != '/') reject_target(url, "its port is not a number from 1 to 65535");
   if (path.empty()) path = "/";
   result.target.assign(path.data(), path.size());
   if (view.has_query()) result.target.append("?").append(view.encoded_query());

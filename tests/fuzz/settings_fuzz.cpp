@@ -103,12 +103,7 @@ void target_url(std::string_view text) {
     return;
   }
   FUZZ_CHECK(url.port != 0 && !url.host.empty() && !url.authority.empty());
-  FUZZ_CHECK(!url.target.empty());
-  // KNOWN, reported (docs/fuzzing.md, corpus crash-target-url-port-letters):
-  // Boost.URL 1.81 parses "http://h:12ab/x" as port 12 and path "ab/x", and
-  // parse_target_url passes that on. lib/http/client_url.cpp is being
-  // restructured elsewhere; make this a FUZZ_CHECK when it is fixed there.
-  if (url.target.front() != '/') return;
+  FUZZ_CHECK(!url.target.empty() && url.target.front() == '/');
   auto again = http::parse_target_url(url.absolute());  // what a proxy is sent must mean the same
   FUZZ_CHECK(again.tls == url.tls && again.host == url.host && again.port == url.port);
   FUZZ_CHECK(again.target == url.target && again.authority == url.authority);
