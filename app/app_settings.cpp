@@ -9,12 +9,25 @@ namespace config = svc::config;
 
 namespace {
 
-enum class Var : std::size_t { binance_base_url, bybit_base_url, pairs_cache, scrape_targets, scrape_interval, count };
+enum class Var : std::size_t {
+  binance_base_url,
+  bybit_base_url,
+  pairs_cache,
+  scrape_targets,
+  scrape_interval,
+  bybit_payment_catalogue,
+  bybit_payment_catalogue_retry,
+  count
+};
 
 constexpr double pairs_cache_min = 0;
 constexpr double pairs_cache_max = 86400;
 constexpr double scrape_interval_min = 1;
 constexpr double scrape_interval_max = 86400;
+constexpr double catalogue_min = 0;
+constexpr double catalogue_max = 86400;
+constexpr double catalogue_retry_min = 1;
+constexpr double catalogue_retry_max = 3600;
 
 const config::Variable& variable(Var id) { return AppSettings::variables()[static_cast<std::size_t>(id)]; }
 
@@ -92,6 +105,14 @@ const std::vector<config::Variable>& AppSettings::variables() {
                                  "binance:USDT/VES:BUY,bybit:USDT/VES:SELL; empty = scraper off"});
     define(Var::scrape_interval, {"SCRAPE_INTERVAL_SECONDS", config::seconds_text(defaults.scrape_interval),
                                   "seconds between scraper rounds (1-86400)"});
+    define(Var::bybit_payment_catalogue,
+           {"BYBIT_PAYMENT_CATALOGUE_SECONDS", config::seconds_text(defaults.bybit_payment_catalogue),
+            "seconds a fetched Bybit payment catalogue (id -> name) is used before it is fetched again (0-86400; "
+            "0 = none: Bybit payment ids are shown as \"Bybit payment N\")"});
+    define(Var::bybit_payment_catalogue_retry,
+           {"BYBIT_PAYMENT_CATALOGUE_RETRY_SECONDS", config::seconds_text(defaults.bybit_payment_catalogue_retry),
+            "seconds before the first retry of a failed catalogue fetch, doubling up to "
+            "BYBIT_PAYMENT_CATALOGUE_SECONDS (1-3600); the last good copy is used meanwhile"});
     return list;
   }();
   return all;
@@ -113,6 +134,11 @@ AppSettings AppSettings::from_env(const config::EnvLookup& env,
   }
   s.scrape_interval = reader.seconds(variable(Var::scrape_interval), s.scrape_interval,
                                      scrape_interval_min, scrape_interval_max);
+  s.bybit_payment_catalogue = reader.seconds(variable(Var::bybit_payment_catalogue), s.bybit_payment_catalogue,
+                                             catalogue_min, catalogue_max);
+  s.bybit_payment_catalogue_retry = reader.seconds(variable(Var::bybit_payment_catalogue_retry),
+                                                   s.bybit_payment_catalogue_retry, catalogue_retry_min,
+                                                   catalogue_retry_max);
   effective.insert(effective.end(), reader.effective().begin(), reader.effective().end());
   return s;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The P2P application's own settings (exchange hosts, pairs cache, scraper),
+// The P2P application's own settings (exchange hosts, caches, scraper),
 // read from the environment right after the service kit's Settings.
 
 #include <chrono>
@@ -23,6 +23,8 @@ struct AppSettings {
   std::chrono::milliseconds pairs_cache{300'000};
   std::vector<ScrapeTarget> scrape_targets;  // empty: the scraper is off
   std::chrono::milliseconds scrape_interval{60'000};
+  std::chrono::milliseconds bybit_payment_catalogue{3'600'000};  // TTL of the cached copy; 0: no catalogue
+  std::chrono::milliseconds bybit_payment_catalogue_retry{30'000};
 
   // Throws svc::config::ConfigError naming the bad variable; appends the
   // effective values to `effective` (for --print-config).

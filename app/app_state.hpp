@@ -10,12 +10,14 @@
 #include <spdlog/logger.h>
 
 #include "app/app_settings.hpp"
+#include "app/bybit_payment_catalogue.hpp"
 #include "app/exchanges/binance.hpp"
 #include "app/exchanges/bybit.hpp"
+#include "app/exchanges/exchange_metrics.hpp"
+#include "app/exchanges/exchange_telemetry.hpp"
 #include "app/offer_store.hpp"
 #include "app/pairs_cache.hpp"
 #include "app/scraper.hpp"
-#include "app/exchanges/exchange_telemetry.hpp"
 #include "lib/events/writer.hpp"
 #include "lib/http/client.hpp"
 #include "lib/http/api_key.hpp"
@@ -44,6 +46,7 @@ struct AppState {
   svc::http::ApiKeyAuth auth;
   svc::lifecycle::Lifecycle lifecycle;
   svc::telemetry::Registry metrics;  // /metrics; families registered before serving
+  ExchangeMetrics exchange_metrics{metrics};  // what mapping found unusable in exchange data
   // Components, in start order (stopped in reverse). The event writer first
   // (when TELEMETRY_ENABLED), so that it flushes the events of everything
   // stopped before it; null when disabled.
@@ -56,6 +59,7 @@ struct AppState {
   OfferStore store;
   Binance binance;
   Bybit bybit;
+  BybitPaymentCatalogue bybit_payments;  // names Bybit's payment ids; refreshes itself once started
   PairsCache pairs;
   Scraper scraper;  // a component only when SCRAPE_TARGETS is set
   svc::http::Server server;

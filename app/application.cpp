@@ -67,12 +67,20 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       store(pool),
       binance(upstream, app_settings.binance_base_url, *log),
       bybit(upstream, app_settings.bybit_base_url, *log),
+      bybit_payments(ioc, bybit,
+                     {app_settings.bybit_payment_catalogue, app_settings.bybit_payment_catalogue_retry,
+                      settings.upstream.total_timeout},
+                     exchange_metrics, *log),
       pairs(app_settings.pairs_cache),
       scraper(ioc, app_settings.scrape_targets, app_settings.scrape_interval,
               [this](std::string_view name) -> Exchange& { return exchange(name); }, store, *log),
       server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {
   binance.set_telemetry(&exchange_telemetry);
   bybit.set_telemetry(&exchange_telemetry);
+  binance.set_metrics(&exchange_metrics);
+  bybit.set_metrics(&exchange_metrics);
+  if (app_settings.bybit_payment_catalogue.count() > 0)
+    bybit.set_payment_names([this] { return bybit_payments.names(); });
   scraper.set_observer([this](const Scraper::TargetOutcome& o) {
     std::string target = o.target.market.asset;
     target.append("/").append(o.target.market.fiat).append(" ").append(o.target.market.trade_type);
@@ -121,6 +129,8 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
   app.lifecycle.add(app.pool);
   app.lifecycle.add(app.migrator);
   app.lifecycle.add(app.upstream);
+  // Optional, like the scraper: without it Bybit payment ids are named "Bybit payment N".
+  if (app.app_settings.bybit_payment_catalogue.count() > 0) app.lifecycle.add(app.bybit_payments);
   if (!app.app_settings.scrape_targets.empty()) app.lifecycle.add(app.scraper);
   app.lifecycle.add(app.server);  // listens last, stops first
 

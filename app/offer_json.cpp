@@ -74,7 +74,10 @@ void append_offer(std::string& out, const StoredOffer& o) {
   append_string(out, o.trade_type);
   out.append(",\"advertiser\":");
   append_string(out, o.advertiser);
-  out += '}';
+  out.append(",\"advertiser_orders_30d\":").append(o.advertiser_orders_30d.value_or("null"));
+  out.append(",\"advertiser_completion_rate\":")
+      .append(o.advertiser_completion_rate ? trim_decimal(*o.advertiser_completion_rate) : "null");
+  out.append(o.merchant ? ",\"merchant\":true}" : ",\"merchant\":false}");
 }
 
 namespace {
@@ -134,6 +137,13 @@ std::string stats_json(const MarketStats& s, const OfferFilter& filter, std::str
   optional_text("fiat", filter.fiat);
   optional_text("asset", filter.asset);
   optional_text("trade_type", filter.trade_type);
+  const ReputationFilter& r = filter.reputation;
+  append_optional_decimal(out, "min_completion_rate", r.min_completion_rate);
+  append_key(out, "min_orders");
+  out.append(r.min_orders ? std::to_string(*r.min_orders) : std::string("null"));
+  append_key(out, "merchant_only");
+  out.append(r.merchant_only ? "true" : "false");
+  optional_text("payment_method", filter.payment_method);
   append_text_field(out, "window", window);
   append_key(out, "count");
   out.append(std::to_string(s.count));

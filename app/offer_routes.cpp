@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "app/app_state.hpp"
+#include "app/exchanges/decimal.hpp"
 #include "app/offer_json.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/query.hpp"
@@ -19,6 +20,8 @@ namespace {
 constexpr std::string_view code_pattern = "^[A-Z0-9]{2,10}$";
 constexpr std::string_view window_pattern = "^[1-9][0-9]*[smhd]$";
 constexpr std::int64_t max_window_seconds = 30 * 24 * 3600;
+constexpr std::int64_t max_orders = 2147483647;  // advertiser_orders_30d is an integer column
+constexpr std::size_t max_payment_method_length = 200;
 const std::vector<std::string_view> trade_types{"BUY", "SELL"};
 const std::vector<std::string_view> exchanges{"binance", "bybit"};
 
@@ -39,8 +42,61 @@ Market market_params(http::QueryParams& q) {
   m.trade_type = q.literal("tradeType", m.trade_type, trade_types);
   m.page = static_cast<int>(q.integer("page", m.page, 1, 100));
   m.rows = static_cast<int>(q.integer("rows", m.rows, 1, 20));
-  q.finish();
   return m;
+}
+
+http::FieldError query_error(std::string_view name, std::string type, std::string message, std::string_view input,
+                             boost::json::object context = {}) {
+  return {"query", std::string(name), std::move(type), std::move(message), std::string(input), true,
+          std::move(context)};
+}
+
+// A decimal from 0 to 1 with at most 8 places ("0.95"), as pydantic checks
+// a constrained number; canonical on the way out ("0.950" -> "0.95").
+std::optional<std::string> rate_param(http::QueryParams& q, std::string_view name) {
+  auto raw = q.get(name);
+  if (!raw || raw->empty()) return std::nullopt;
+  const std::string_view text = *raw;
+  const bool negative = text.front() == '-';
+  const std::string_view number = negative || text.front() == '+' ? text.substr(1) : text;
+  const auto dot = number.find('.');
+  const std::string_view integer = number.substr(0, dot);
+  const std::string_view fraction = dot == std::string_view::npos ? std::string_view{} : number.substr(dot + 1);
+  const auto digits = [](std::string_view s) { return s.find_first_not_of("0123456789") == std::string_view::npos; };
+  if ((integer.empty() && fraction.empty()) || !digits(integer) || !digits(fraction)) {
+    q.add_error(query_error(name, "float_parsing", "Input should be a valid number, unable to parse string as a number",
+                            text));
+    return std::nullopt;
+  }
+  auto canonical = parse_decimal(number).value;
+  if (negative && canonical != "0") {
+    q.add_error(query_error(name, "greater_than_equal", "Input should be greater than or equal to 0", text, {{"ge", 0}}));
+    return std::nullopt;
+  }
+  if (fraction.size() > 8) {
+    q.add_error(query_error(name, "decimal_max_places", "Decimal input should have no more than 8 decimal places",
+                            text, {{"decimal_places", 8}}));
+    return std::nullopt;
+  }
+  if (canonical != "1" && integer.find_first_not_of('0') != std::string_view::npos) {
+    q.add_error(query_error(name, "less_than_equal", "Input should be less than or equal to 1", text, {{"le", 1}}));
+    return std::nullopt;
+  }
+  return canonical;
+}
+
+// ?min_completion_rate=0.95&min_orders=100&merchant_only=true; an empty value
+// means "any", like the other filters.
+ReputationFilter reputation_params(http::QueryParams& q) {
+  ReputationFilter r;
+  const auto given = [&q](std::string_view name) {
+    auto raw = q.get(name);
+    return raw && !raw->empty();
+  };
+  r.min_completion_rate = rate_param(q, "min_completion_rate");
+  if (given("min_orders")) r.min_orders = q.optional_integer("min_orders", 0, max_orders);
+  if (given("merchant_only")) r.merchant_only = q.boolean("merchant_only", false);
+  return r;
 }
 
 // Filters of the read API; an empty value means "any".
@@ -55,6 +111,16 @@ OfferFilter filter_params(http::QueryParams& q) {
   f.fiat = code("fiat");
   f.asset = code("asset");
   f.trade_type = q.optional_literal("trade_type", trade_types);
+  f.reputation = reputation_params(q);
+  if (auto name = q.get("payment_method"); name && !name->empty()) {
+    if (name->size() > max_payment_method_length) {
+      q.add_error(query_error("payment_method", "string_too_long",
+                              "String should have at most " + std::to_string(max_payment_method_length) + " characters",
+                              *name, {{"max_length", max_payment_method_length}}));
+    } else {
+      f.payment_method = std::string(*name);
+    }
+  }
   return f;
 }
 
@@ -66,6 +132,14 @@ std::optional<Micros> time_param(http::QueryParams& q, std::string_view name) {
   if (!t) {
     q.add_error({"query", std::string(name), "datetime_from_date_parsing",
                  "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z)", std::string(*raw), true, {}});
+    return std::nullopt;
+  }
+  // Parsed, but not a time the database takes (year 0, or past 9999 once in UTC).
+  if (!svc::pg::in_timestamp_range(*t)) {
+    q.add_error({"query", std::string(name), "datetime_from_date_parsing",
+                 "Input should be a valid datetime from " + std::string(svc::pg::kTimestampRangeText),
+                 std::string(*raw), true, {}});
+    return std::nullopt;
   }
   return t;
 }
@@ -96,12 +170,16 @@ std::optional<std::chrono::seconds> parse_window(std::string_view s) {
   throw http::HttpError(e.timed_out() ? http::Status::gateway_timeout : http::Status::bad_gateway, std::move(detail));
 }
 
-// GET /api/v1/<exchange>/offers: fetch, store the batch, return the stored rows.
+// GET /api/v1/<exchange>/offers: fetch, store the whole batch, return the
+// stored rows that pass the reputation filters (the history keeps them all:
+// a filter is a view, not a reason to forget what the market offered).
 http::Handler fetch_offers_handler(AppState& app, Exchange& exchange) {
   return [&app, &exchange](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     app.auth.require(ctx);
     http::QueryParams q(ctx.query);
     const Market market = market_params(q);
+    const ReputationFilter reputation = reputation_params(q);
+    q.finish();
     FetchResult fetched;
     std::optional<UpstreamError> failure;
     const CallContext call = call_context(ctx);  // named: see Scraper::round
@@ -111,7 +189,8 @@ http::Handler fetch_offers_handler(AppState& app, Exchange& exchange) {
       failure = e;
     }
     if (failure) throw_upstream("offers", exchange, *failure);
-    const auto stored = co_await app.store.save(fetched.offers);
+    auto stored = co_await app.store.save(fetched.offers);
+    if (reputation.any()) stored.keep_if([&reputation](const StoredOffer& o) { return reputation.matches(o); });
     co_return json_text(offers_json(stored));
   };
 }

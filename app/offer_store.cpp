@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "lib/pg/pool.hpp"
+#include "lib/pg/timestamp.hpp"
 #include "lib/pg/transaction.hpp"
 
 namespace p2p {
@@ -16,7 +17,8 @@ namespace {
 // names come from the row's own JSON copy (migration 0003): no join per row.
 constexpr std::string_view offer_columns =
     "o.id, o.exchange, o.external_id, o.fetched_at, o.fiat, o.asset, o.trade_type, "
-    "o.price, o.available, o.min_limit, o.max_limit, o.advertiser, o.payment_methods";
+    "o.price, o.available, o.min_limit, o.max_limit, o.advertiser, o.payment_methods, "
+    "o.advertiser_orders_30d, o.advertiser_completion_rate, o.merchant";
 
 // Sorted so that concurrent batches lock the same names in the same order:
 // two fetches of one market cannot deadlock on their shared methods.
@@ -24,49 +26,90 @@ constexpr std::string_view upsert_methods_sql =
     "INSERT INTO payment_methods (name) SELECT DISTINCT n FROM unnest($1::text[]) AS n ORDER BY n "
     "ON CONFLICT (name) DO NOTHING";
 
-// One statement for the whole batch: arrays in, rows out in batch order.
-// Payment methods come as (offer position, name) pairs: linked through
-// offer_payment_methods and copied, sorted, into the row's JSON array.
+// One statement for the whole batch: arrays in, rows out in batch order
+// (offer_columns follows). Payment methods come as (offer position, name)
+// pairs: linked through offer_payment_methods and copied, sorted, into the
+// row's JSON array. Unknown reputation travels as '' (a text[] parameter
+// cannot carry a NULL element), NULLIF turns it back.
 constexpr std::string_view insert_offers_sql =
     "WITH methods AS MATERIALIZED ("
-    " SELECT DISTINCT m.ord, pm.id AS method_id, pm.name FROM unnest($11::int[], $12::text[]) AS m(ord, name)"
+    " SELECT DISTINCT m.ord, pm.id AS method_id, pm.name FROM unnest($14::int[], $15::text[]) AS m(ord, name)"
     " JOIN payment_methods pm ON pm.name = m.name),"
     " input AS MATERIALIZED ("
     " SELECT gen_random_uuid() AS id, u.*,"
     "  COALESCE((SELECT json_agg(m.name ORDER BY m.name) FROM methods m WHERE m.ord = u.ord), '[]') AS methods"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-    "  $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::text[]) WITH ORDINALITY"
-    "  AS u(exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser, ord)),"
+    "  $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::text[],"
+    "  $11::text[], $12::text[], $13::boolean[]) WITH ORDINALITY"
+    "  AS u(exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser,"
+    "   orders_30d, completion_rate, merchant, ord)),"
     " inserted AS ("
     " INSERT INTO offers (id, exchange, external_id, fiat, asset, trade_type, price, available, min_limit,"
-    "  max_limit, advertiser, payment_methods)"
+    "  max_limit, advertiser, payment_methods, advertiser_orders_30d, advertiser_completion_rate, merchant)"
     " SELECT id, exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit, advertiser,"
-    "  methods FROM input RETURNING *),"
+    "  methods, NULLIF(orders_30d, '')::integer, NULLIF(completion_rate, '')::numeric, merchant"
+    " FROM input RETURNING *),"
     " links AS ("
     " INSERT INTO offer_payment_methods (offer_id, payment_method_id)"
     " SELECT i.id, m.method_id FROM input i JOIN methods m ON m.ord = i.ord)"
-    " SELECT o.id, o.exchange, o.external_id, o.fetched_at, o.fiat, o.asset, o.trade_type,"
-    " o.price, o.available, o.min_limit, o.max_limit, o.advertiser, o.payment_methods"
-    " FROM input i JOIN inserted o ON o.id = i.id ORDER BY i.ord";
-
-
-// Appends " AND <column> = $n" for each filter that is set.
-void add_filter(std::string& sql, pg::Params& params, const OfferFilter& f) {
-  const auto equal = [&](std::string_view column, const std::optional<std::string>& value) {
-    if (!value) return;
-    params.add(*value);
-    sql.append(" AND o.").append(column).append(" = $").append(std::to_string(params.size()));
-  };
-  equal("exchange", f.exchange);
-  equal("fiat", f.fiat);
-  equal("asset", f.asset);
-  equal("trade_type", f.trade_type);
-}
+    " SELECT ";
 
 // The reads are single statements on the pool's shared, pipelined path.
 constexpr pg::StatementOptions kRead{.read_only = true};
 
 std::string placeholder(const pg::Params& params) { return std::string("$").append(std::to_string(params.size())); }
+
+// The payment-method filter: the offer has a method of that name.
+constexpr std::string_view has_payment_method_sql =
+    " AND EXISTS (SELECT 1 FROM offer_payment_methods opm JOIN payment_methods pm"
+    " ON pm.id = opm.payment_method_id WHERE opm.offer_id = o.id AND pm.name = ";
+
+// Appends " AND <condition>" for each filter that is set, its value bound.
+void add_filter(std::string& sql, pg::Params& params, const OfferFilter& f) {
+  const auto equal = [&](std::string_view column, const std::optional<std::string>& value) {
+    if (!value) return;
+    params.add(*value);
+    sql.append(" AND o.").append(column).append(" = ").append(placeholder(params));
+  };
+  equal("exchange", f.exchange);
+  equal("fiat", f.fiat);
+  equal("asset", f.asset);
+  equal("trade_type", f.trade_type);
+  const ReputationFilter& r = f.reputation;
+  if (r.merchant_only) sql.append(" AND o.merchant");
+  if (r.min_completion_rate) {
+    params.add(*r.min_completion_rate);
+    sql.append(" AND o.advertiser_completion_rate >= ").append(placeholder(params)).append("::numeric");
+  }
+  if (r.min_orders) {
+    params.add(*r.min_orders);
+    sql.append(" AND o.advertiser_orders_30d >= ").append(placeholder(params)).append("::integer");
+  }
+  if (f.payment_method) {
+    params.add(*f.payment_method);
+    sql.append(has_payment_method_sql).append(placeholder(params)).append(")");
+  }
+}
+
+// A decimal in units of 1e-8 ("0.95" -> 95000000), for comparing rates
+// exactly; nullopt when it is not digits with at most one '.' and 8 places.
+std::optional<std::int64_t> rate_units(std::string_view text) {
+  const auto dot = text.find('.');
+  const std::string_view integer = text.substr(0, dot);
+  std::string fraction(dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1));
+  if (integer.size() > 9 || fraction.size() > 8) return std::nullopt;
+  fraction.resize(8, '0');
+  std::int64_t whole = 0;
+  std::int64_t part = 0;
+  const auto parse = [](std::string_view digits, std::int64_t& out) {
+    if (digits.empty()) return true;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return ec == std::errc{} && end == digits.data() + digits.size() && digits.front() != '-' &&
+           digits.front() != '+';
+  };
+  if (!parse(integer, whole) || !parse(fraction, part)) return std::nullopt;
+  return whole * 100'000'000 + part;
+}
 
 std::optional<std::string> optional_text(const pg::Result& r, std::size_t col) {
   if (r.is_null(0, col)) return std::nullopt;
@@ -79,8 +122,18 @@ OfferRows::OfferRows(pg::Result result) noexcept : result_(std::move(result)), c
 
 void OfferRows::truncate(std::size_t n) noexcept { count_ = std::min(count_, n); }
 
-StoredOffer OfferRows::operator[](std::size_t row) const {
+void OfferRows::keep_if(const std::function<bool(const StoredOffer&)>& keep) {
+  std::vector<std::size_t> kept;
+  for (std::size_t i = 0; i < count_; ++i)
+    if (keep((*this)[i])) kept.push_back(filtered_ ? kept_[i] : i);
+  kept_ = std::move(kept);
+  filtered_ = true;
+  count_ = kept_.size();
+}
+
+StoredOffer OfferRows::operator[](std::size_t index) const {
   const pg::Result& r = result_;
+  const std::size_t row = filtered_ ? kept_[index] : index;
   StoredOffer o;
   o.id = r.text(row, 0);
   o.exchange = r.text(row, 1);
@@ -95,7 +148,26 @@ StoredOffer OfferRows::operator[](std::size_t row) const {
   o.max_limit = r.text(row, 10);
   o.advertiser = r.text(row, 11);
   o.payment_methods_json = r.text(row, 12);
+  if (!r.is_null(row, 13)) o.advertiser_orders_30d = r.text(row, 13);
+  if (!r.is_null(row, 14)) o.advertiser_completion_rate = r.text(row, 14);
+  o.merchant = r.boolean(row, 15);
   return o;
+}
+
+bool ReputationFilter::matches(const StoredOffer& o) const {
+  if (merchant_only && !o.merchant) return false;
+  if (min_completion_rate) {
+    const auto rate = o.advertiser_completion_rate ? rate_units(*o.advertiser_completion_rate) : std::nullopt;
+    if (!rate || *rate < rate_units(*min_completion_rate).value_or(0)) return false;
+  }
+  if (min_orders) {
+    std::int64_t orders = -1;
+    if (o.advertiser_orders_30d)
+      std::from_chars(o.advertiser_orders_30d->data(), o.advertiser_orders_30d->data() + o.advertiser_orders_30d->size(),
+                      orders);
+    if (orders < *min_orders) return false;
+  }
+  return true;
 }
 
 bool is_uuid(std::string_view s) noexcept {
@@ -124,14 +196,16 @@ std::optional<HistoryCursor> decode_cursor(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + sep, micros);
   if (ec != std::errc() || end != text.data() + sep || micros < 0) return std::nullopt;
   const auto id = text.substr(sep + 1);
-  if (!is_uuid(id)) return std::nullopt;
-  return HistoryCursor{Micros{std::chrono::microseconds{micros}}, std::string(id)};
+  const Micros at{std::chrono::microseconds{micros}};
+  // Only what encode_cursor wrote: stored times, which the database can take back.
+  if (!is_uuid(id) || !svc::pg::in_timestamp_range(at)) return std::nullopt;
+  return HistoryCursor{at, std::string(id)};
 }
 
 asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {
   if (offers.empty()) co_return OfferRows{};
   std::vector<std::string> exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit,
-      advertiser, method_names;
+      advertiser, orders_30d, completion_rate, merchant, method_names;
   std::vector<std::string> method_offer;  // 1-based position of the offer each name belongs to
   for (std::size_t i = 0; i < offers.size(); ++i) {
     const Offer& o = offers[i];
@@ -145,6 +219,9 @@ asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {
     min_limit.push_back(o.min_limit);
     max_limit.push_back(o.max_limit);
     advertiser.push_back(o.advertiser);
+    orders_30d.push_back(o.advertiser_orders_30d ? std::to_string(*o.advertiser_orders_30d) : std::string());
+    completion_rate.push_back(o.advertiser_completion_rate.value_or(std::string()));
+    merchant.push_back(o.merchant ? "t" : "f");
     for (const auto& name : o.payment_methods) {
       method_offer.push_back(std::to_string(i + 1));
       method_names.push_back(name);
@@ -152,9 +229,9 @@ asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {
   }
   std::vector<pg::Statement> statements;
   if (!method_names.empty()) statements.push_back({std::string(upsert_methods_sql), pg::Params(method_names)});
-  statements.push_back({std::string(insert_offers_sql),
-                        pg::Params(exchange, external_id, fiat, asset, trade_type, price, available, min_limit,
-                                   max_limit, advertiser, method_offer, method_names)});
+  statements.push_back({insert_sql_, pg::Params(exchange, external_id, fiat, asset, trade_type, price, available,
+                                                min_limit, max_limit, advertiser, orders_30d, completion_rate,
+                                                merchant, method_offer, method_names)});
 
   auto conn = co_await pool_.acquire();
   auto tx = co_await pg::Transaction::begin(*conn);
@@ -165,6 +242,9 @@ asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {
 
 OfferStore::OfferStore(pg::Pool& pool)
     : pool_(pool),
+      insert_sql_(std::string(insert_offers_sql)
+                      .append(offer_columns)
+                      .append(" FROM input i JOIN inserted o ON o.id = i.id ORDER BY i.ord")),
       find_sql_(std::string("SELECT ").append(offer_columns).append(" FROM offers o WHERE o.id = $1")) {}
 
 asio::awaitable<OfferRows> OfferStore::find(std::string_view id) {

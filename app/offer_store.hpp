@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,10 @@ struct StoredOffer {
   std::string_view max_limit;
   std::string_view advertiser;
   std::string_view payment_methods_json;  // a JSON array of names, sorted, from the database
+  // Reputation as the exchange reported it; nullopt when unknown.
+  std::optional<std::string_view> advertiser_orders_30d;       // integer text
+  std::optional<std::string_view> advertiser_completion_rate;  // numeric(9,8) text, 0..1
+  bool merchant = false;
 };
 
 // Offer rows in the order the query returned them.
@@ -54,10 +59,14 @@ class OfferRows {
   StoredOffer operator[](std::size_t row) const;
   // Keeps the first n rows only.
   void truncate(std::size_t n) noexcept;
+  // Keeps the rows for which `keep` is true, in order.
+  void keep_if(const std::function<bool(const StoredOffer&)>& keep);
 
  private:
   svc::pg::Result result_;
   std::size_t count_ = 0;
+  bool filtered_ = false;
+  std::vector<std::size_t> kept_;  // result rows in order, when filtered_
 };
 
 // Position in the history (newest first): the last row of a page.
@@ -68,11 +77,25 @@ struct HistoryCursor {
 std::string encode_cursor(const HistoryCursor& cursor);
 std::optional<HistoryCursor> decode_cursor(std::string_view text);
 
+// Who is behind an offer. An offer whose exchange did not report the
+// advertiser's rate (or orders) does not pass a minimum on it.
+struct ReputationFilter {
+  std::optional<std::string> min_completion_rate;  // a canonical decimal, 0..1, at most 8 places
+  std::optional<std::int64_t> min_orders;          // 0..2147483647
+  bool merchant_only = false;
+
+  bool any() const noexcept { return min_completion_rate || min_orders || merchant_only; }
+  // The same test the SQL makes, on a row in memory.
+  bool matches(const StoredOffer& offer) const;
+};
+
 struct OfferFilter {
   std::optional<std::string> exchange;
   std::optional<std::string> fiat;
   std::optional<std::string> asset;
   std::optional<std::string> trade_type;
+  ReputationFilter reputation;
+  std::optional<std::string> payment_method;  // a payment method's exact name
 };
 
 struct HistoryQuery {
@@ -117,7 +140,8 @@ class OfferStore {
 
  private:
   svc::pg::Pool& pool_;
-  std::string find_sql_;  // built once: the hot path of the read API
+  std::string insert_sql_;  // built once, like find_sql_: both return offer_columns
+  std::string find_sql_;    // built once: the hot path of the read API
 };
 
 // 8-4-4-4-12 hexadecimal digits, either case.

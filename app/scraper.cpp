@@ -1,8 +1,5 @@
 #include "app/scraper.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -31,32 +28,16 @@ Scraper::Scraper(asio::io_context& ioc, std::vector<ScrapeTarget> targets, std::
       exchanges_(std::move(exchanges)),
       store_(store),
       log_(log),
-      strand_(asio::make_strand(ioc)),
-      timer_(strand_),
-      done_(ioc.get_executor()) {}
+      background_(ioc, "scraper", "scraping stops", log),
+      timer_(background_.strand()) {}
 
 asio::awaitable<void> Scraper::start() {
-  co_await asio::dispatch(strand_, asio::use_awaitable);
-  running_ = true;
-  asio::co_spawn(strand_, loop(), asio::bind_cancellation_slot(cancel_.slot(), [this](std::exception_ptr e) {
-                   try {
-                     if (e) std::rethrow_exception(e);
-                   } catch (const boost::system::system_error& error) {
-                     if (!cancelled(error)) log_.error("scraper loop failed: {}; scraping stops", error.what());
-                   } catch (const std::exception& error) {
-                     log_.error("scraper loop failed: {}; scraping stops", error.what());
-                   }
-                   done_.set();
-                 }));
+  co_await background_.start([this] { return loop(); });
   log_.info("scraper started: {} target(s) every {} s", targets_.size(), interval_.count() / 1000.0);
 }
 
 asio::awaitable<void> Scraper::stop() {
-  co_await asio::dispatch(strand_, asio::use_awaitable);
-  if (!running_) co_return;  // start() never spawned the loop
-  running_ = false;
-  cancel_.emit(asio::cancellation_type::terminal);
-  co_await done_.wait();
+  if (!co_await background_.stop()) co_return;
   auto s = stats();
   log_.info("scraper stopped after {} round(s): {} offers stored, {} skipped, {} target failures", s.rounds_total,
             s.offers_stored_total, s.offers_skipped_total, s.target_failures_total);

@@ -11,14 +11,12 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "app/app_settings.hpp"
+#include "lib/lifecycle/background_loop.hpp"
 #include "app/exchanges/exchange.hpp"
-#include "lib/core/async_event.hpp"
 #include "lib/lifecycle/component.hpp"
 
 namespace spdlog {
@@ -70,11 +68,8 @@ class Scraper final : public svc::lifecycle::Component {
   spdlog::logger& log_;
   Observer observer_;
 
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;  // the loop runs here
-  boost::asio::steady_timer timer_;                                    // strand_ only
-  boost::asio::cancellation_signal cancel_;                            // strand_ only
-  bool running_ = false;                                               // strand_ only
-  svc::core::AsyncEvent done_;
+  svc::lifecycle::BackgroundLoop background_;  // loop() runs on its strand
+  boost::asio::steady_timer timer_;  // background_'s strand only
 
   std::atomic<std::uint64_t> rounds_{0};
   std::atomic<std::uint64_t> failures_{0};

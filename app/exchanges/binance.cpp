@@ -15,7 +15,7 @@ boost::asio::awaitable<FetchResult> Binance::fetch_offers(const Market& market, 
   // expression twice when the awaited coroutine throws.
   std::string request = binance_search_body(market);
   std::string body = co_await post(search_path, std::move(request), ctx);
-  co_return map_binance_offers(body, market, ctx.request_id, log_);
+  co_return counted(map_binance_offers(body, market, ctx.request_id, log_));
 }
 
 boost::asio::awaitable<std::vector<Pair>> Binance::pairs(const CallContext& ctx) {

@@ -27,7 +27,20 @@ json::value binance_data(std::string_view body) {
   return data ? std::move(*data) : json::value();
 }
 
-void fill_offer(const json::object& item, Offer& offer) {
+// advertiser.userType: "merchant" (Binance's verified merchants) or "user".
+FieldRead<bool> merchant(const json::value* user_type) {
+  if (!user_type || user_type->is_null()) return {std::nullopt, "missing"};
+  const json::string* text = user_type->if_string();
+  const auto is = [&](std::string_view word) {
+    return text && text->size() == word.size() &&
+           std::equal(text->begin(), text->end(), word.begin(), [](char a, char b) { return (a | 0x20) == b; });
+  };
+  if (is("merchant")) return {true, {}};
+  if (is("user")) return {false, {}};
+  return {std::nullopt, "malformed"};
+}
+
+void fill_offer(const json::object& item, Offer& offer, FieldNotes& notes) {
   const json::object& adv = require_object(item, "adv");
   offer.external_id = require_id(adv, "advNo");
   offer.price = require_decimal(adv, "price");
@@ -44,6 +57,12 @@ void fill_offer(const json::object& item, Offer& offer) {
   }
   const json::object* advertiser = object_field(item, "advertiser");
   offer.advertiser = name_or_unknown(advertiser ? text_field(*advertiser, "nickName") : std::nullopt);
+  offer.advertiser_orders_30d =
+      noted(read_order_count(member(advertiser, "monthOrderCount")), "advertiser_orders_30d", notes);
+  // A fraction: 0.981 is 98.1%.
+  offer.advertiser_completion_rate = noted(read_completion_rate(member(advertiser, "monthFinishRate"), false),
+                                           "advertiser_completion_rate", notes);
+  offer.merchant = noted(merchant(member(advertiser, "userType")), "merchant", notes).value_or(false);
 }
 
 // Trimmed, non-empty texts of `key` in each object of `items` (when an array).

@@ -22,9 +22,24 @@ struct CallContext {
   std::string traceparent;  // W3C header value to send upstream; "" = none
 };
 
+// A reputation field of a kept offer that the exchange sent absent (or
+// null), malformed or out of range: the offer keeps it unset (merchant:
+// false). Counted in exchange_offer_fields_invalid_total.
+struct InvalidField {
+  std::string_view field;   // "advertiser_orders_30d" | "advertiser_completion_rate" | "merchant"
+  std::string_view reason;  // "missing" | "malformed" | "out_of_range"
+};
+
+// What mapping noticed in the offers it kept, for the metrics.
+struct FieldNotes {
+  std::vector<InvalidField> invalid;
+  std::size_t unnamed_payments = 0;  // Bybit payment ids no catalogue names ("Bybit payment N")
+};
+
 struct FetchResult {
   std::vector<Offer> offers;  // mapped, in exchange order
   std::size_t skipped = 0;    // offers that could not be mapped (each logged)
+  FieldNotes notes;           // about `offers` only: a skipped offer's fields are not counted
 };
 
 // A market Binance trades (Binance::pairs); ordered by asset, then fiat.

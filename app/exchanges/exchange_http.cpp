@@ -2,6 +2,7 @@
 
 #include <boost/system/system_error.hpp>
 
+#include "app/exchanges/exchange_metrics.hpp"
 #include "app/exchanges/exchange_telemetry.hpp"
 #include "lib/http/client.hpp"
 
@@ -20,6 +21,11 @@ void HttpExchange::record(std::string_view path, std::string_view outcome,
       ctx.traceparent.size() >= 35 ? std::string_view(ctx.traceparent).substr(3, 32) : std::string_view{};
   telemetry_->record_upstream({name(), path, outcome, std::chrono::steady_clock::now() - started, ctx.request_id,
                                trace_id});
+}
+
+FetchResult HttpExchange::counted(FetchResult result) const {
+  if (metrics_ != nullptr) metrics_->record(name(), result.notes);
+  return result;
 }
 
 boost::asio::awaitable<std::string> HttpExchange::post(std::string_view path, std::string json_body,

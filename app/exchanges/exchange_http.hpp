@@ -20,6 +20,7 @@ class Client;
 }
 namespace p2p {
 
+struct ExchangeMetrics;
 class ExchangeTelemetry;
 
 class HttpExchange : public Exchange {
@@ -30,6 +31,8 @@ class HttpExchange : public Exchange {
   HttpExchange(svc::http::Client& client, std::string base_url, spdlog::logger& log);
   // Every call is then recorded (upstream metrics and a telemetry event).
   void set_telemetry(ExchangeTelemetry* telemetry) noexcept { telemetry_ = telemetry; }
+  // What mapping notes about fetched offers is then counted.
+  void set_metrics(ExchangeMetrics* metrics) noexcept { metrics_ = metrics; }
 
  protected:
   // POSTs `json_body` to base_url + path with X-Request-ID and traceparent
@@ -38,6 +41,8 @@ class HttpExchange : public Exchange {
   // svc::http::ClientError becomes UpstreamError with the same message and
   // timed_out(); cancellation propagates unchanged.
   boost::asio::awaitable<std::string> post(std::string_view path, std::string json_body, const CallContext& ctx);
+  // The result, its notes counted (when metrics are set).
+  FetchResult counted(FetchResult result) const;
 
   spdlog::logger& log_;
 
@@ -47,6 +52,7 @@ class HttpExchange : public Exchange {
   svc::http::Client& client_;
   std::string base_url_;
   ExchangeTelemetry* telemetry_ = nullptr;
+  ExchangeMetrics* metrics_ = nullptr;
 };
 
 }  // namespace p2p

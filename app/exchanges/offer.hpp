@@ -2,6 +2,8 @@
 // One P2P offer as this service understands it, whatever exchange it came
 // from. Adapters map each exchange's JSON into it; the database stores it.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,11 @@ struct Offer {
   std::string max_limit;
   std::vector<std::string> payment_methods;  // trimmed, non-empty, unique, in exchange order
   std::string advertiser = "Unknown";
+  // The advertiser's reputation as the exchange reports it; unset when it
+  // sent none or a value that is not one (see FieldNotes).
+  std::optional<std::int64_t> advertiser_orders_30d{};      // orders in the last 30 days, 0..2^31-1
+  std::optional<std::string> advertiser_completion_rate{};  // canonical decimal, 0..1 (0.98 = 98%)
+  bool merchant = false;                                  // a merchant / verified advertiser
 };
 
 }  // namespace p2p

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/with_timer.hpp"
 #include "lib/pg/copy_binary.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/metrics.hpp"
@@ -20,7 +21,7 @@ namespace svc::events {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using lifecycle::CheckResult;
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using core::nothrow;
 
 namespace {
 

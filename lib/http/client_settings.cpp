@@ -18,6 +18,8 @@ const config::Section<ClientSettings>& client_section() {
               "largest accepted outbound response");
     s.integer("UPSTREAM_MAX_CONNECTIONS", &ClientSettings::max_connections_per_origin, {1, 1024},
               "keep-alive connections per outbound host");
+    s.integer("UPSTREAM_MAX_WAITERS", &ClientSettings::max_waiters, {1, 1'000'000},
+              "outbound calls queued per host for a connection; more fail at once");
     s.integer("UPSTREAM_RETRIES", &ClientSettings::max_retries, {0, 10}, "extra attempts for read-only outbound calls");
     s.text("UPSTREAM_CA_FILE", &ClientSettings::ca_file,
            "PEM file of CA certificates trusted besides the system store (for tests)", "(none)");

@@ -17,6 +17,7 @@ struct ClientSettings {
   std::chrono::milliseconds total_timeout{15'000};   // one call, all attempts included
   std::size_t max_response_bytes = 8 * 1024 * 1024;  // header + body
   std::size_t max_connections_per_origin = 16;       // open (idle + busy); more callers wait
+  std::size_t max_waiters = 256;                     // callers queued per origin; more fail at once (timeout)
   std::chrono::milliseconds idle_timeout{30'000};    // keep-alive connections idle longer are closed
   unsigned max_retries = 2;                          // extra attempts, only for calls marked retry_safe
   std::chrono::milliseconds retry_backoff{100};      // base of the jittered exponential backoff

@@ -3,8 +3,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "lib/core/utf8.hpp"
-
 namespace svc::http {
 
 namespace json = boost::json;
@@ -24,8 +22,7 @@ Response validation_response(const std::vector<FieldError>& errors) {
   for (const auto& e : errors) {
     json::object entry{{"type", e.type}, {"loc", json::array{json::string(e.location), json::string(e.name)}},
                        {"msg", e.message}};
-    // The client's raw value, which may be any bytes once percent-decoded.
-    entry["input"] = e.has_input ? json::value(core::valid_utf8(e.input)) : json::value(nullptr);
+    entry["input"] = e.has_input ? json::value(e.input) : json::value(nullptr);
     if (!e.context.empty()) entry["ctx"] = e.context;
     detail.push_back(std::move(entry));
   }

@@ -1,8 +1,13 @@
 #include "lib/http/server.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -23,11 +28,13 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/backoff.hpp"
 #include "lib/core/random.hpp"
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
 #include "lib/http/request_parsing.hpp"
+#include "lib/http/target.hpp"
 #include "lib/telemetry/logging.hpp"
 #include "lib/telemetry/trace_context.hpp"
 
@@ -50,8 +57,22 @@ constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr std::size_t kLingerBytes = 256 * 1024;
 // How long terminally cancelled sessions get to unwind after the grace period.
 constexpr auto kUnwindTime = std::chrono::seconds(2);
-// Back-off after a failed accept (EMFILE): don't spin, don't give up.
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// After a failed accept (EMFILE: the file table is full) the loop pauses,
+// doubling from 10 ms to 1 s, and tries again: no spinning, no giving up,
+// the open connections are served meanwhile (docs/http-server.md).
+constexpr auto kAcceptBackoffFirst = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
+// What repeats once per connection is logged once per interval.
+constexpr auto kEpisodeLogInterval = std::chrono::seconds(10);
+// Between requests a connection keeps at most this much of it.
+constexpr std::size_t kIdleBufferBytes = 4096;
+// Descriptors the process needs besides its client connections (listener,
+// database, event loops, logs), for the start-up check of MAX_CONNECTIONS.
+constexpr std::size_t kReservedDescriptors = 64;
+
+long long ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
 
 bool is_disconnect(const boost::system::error_code& ec) {
   return ec == beast::http::error::end_of_stream || ec == asio::error::eof ||
@@ -105,11 +126,50 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
   out += "\r\n";
 }
 
+// A condition that repeats once per connection (at MAX_CONNECTIONS, accept
+// failing) is logged when it starts, every kEpisodeLogInterval while it lasts
+// and when it ends, never once per connection. The accept loop's strand only.
+struct Episode {
+  bool active = false;
+  Clock::time_point started, last_line;
+  std::uint64_t count = 0;       // in this episode
+  std::uint64_t since_line = 0;  // since the last log line
+  // Counts one; true when a log line is due (the first, or an interval on).
+  bool occur(Clock::time_point now) {
+    ++count;
+    ++since_line;
+    if (active && now - last_line < kEpisodeLogInterval) return false;
+    if (!active) started = now;
+    active = true;
+    last_line = now;
+    return true;
+  }
+  // Ends it: how many it counted (0: none was going on).
+  std::uint64_t end() {
+    if (!active) return 0;
+    active = false;
+    since_line = 0;
+    return std::exchange(count, 0);
+  }
+  std::uint64_t take_since_line() { return std::exchange(since_line, 0); }
+};
+
 }  // namespace
+
+struct Server::Episodes {
+  Episode over_cap;
+  Episode accept_failing;
+};
 
 // What the server knows about the request it is handling, for the handler,
 // the observer and the log lines.
 struct Server::Handled {
+  // The request is parsed in place: the handler's Request is the parser's message.
+  bhttp::request_parser<bhttp::string_body> parser;
+  const Request& request() const { return parser.get(); }
+  Target target;                  // path and query
+  Router::Match match;            // found at the header, before any body byte is read
+  bool close_after = false;       // a body was left unread: the connection cannot go on
   std::string_view request_id;
   std::string_view trace_id;
   std::string_view traceparent;   // to propagate upstream
@@ -120,8 +180,12 @@ struct Server::Handled {
 };
 
 struct Server::Session {
-  Session(tcp::socket sock, std::uint64_t seed)
-      : socket(std::move(sock)), watchdog(socket.get_executor()), ids(seed), traces(seed ^ 0x5bd1e9955bd1e995ULL) {}
+  Session(tcp::socket sock, std::uint64_t seed, std::size_t buffer_limit)
+      : socket(std::move(sock)),
+        watchdog(socket.get_executor()),
+        buffer(buffer_limit),
+        ids(seed),
+        traces(seed ^ 0x5bd1e9955bd1e995ULL) {}
 
   // Arms the deadline for the reads or writes that follow (like Beast's
   // tcp_stream::expires_after, but only two stores: watch_deadline() checks).
@@ -143,7 +207,7 @@ struct Server::Session {
 
   tcp::socket socket;
   asio::steady_timer watchdog;        // see Server::watch_deadline
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer;          // max_size: read_buffer_limit()
   asio::cancellation_signal cancel;  // emitted on the session's loop only
   RequestIdGenerator ids;
   telemetry::TraceIdGenerator traces;
@@ -171,6 +235,7 @@ Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, 
       acceptor_(control_),
       accept_loop_done_(ioc.get_executor()),
       sessions_done_(ioc.get_executor()),
+      episodes_(std::make_unique<Episodes>()),
       seed_base_(core::SplitMix64::from_entropy().next()) {}
 
 Server::~Server() = default;
@@ -191,7 +256,14 @@ asio::awaitable<void> Server::start() {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     bound_port = acceptor_.local_endpoint().port();
   });
+  local_port_.store(bound_port);
   log_.info("listening on http://{}:{}", settings_.host, bound_port);
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+      settings_.max_connections + kReservedDescriptors > files.rlim_cur)
+    log_.warn("MAX_CONNECTIONS={} does not fit the open-file limit ({} descriptors, about {} needed besides connections): "
+              "accept will fail with EMFILE before the cap; raise RLIMIT_NOFILE (ulimit -n) or lower MAX_CONNECTIONS",
+              settings_.max_connections, static_cast<unsigned long long>(files.rlim_cur), kReservedDescriptors);
   accept_loop_started_ = true;
   asio::co_spawn(control_, accept_loop(), [this](std::exception_ptr e) {
     if (e) log_.critical("accept loop ended with an exception; no new connections will be accepted");
@@ -200,26 +272,68 @@ asio::awaitable<void> Server::start() {
 }
 
 asio::awaitable<void> Server::accept_loop() {
-  asio::steady_timer backoff(control_);
+  asio::steady_timer pause(control_);
+  core::Backoff backoff(kAcceptBackoffFirst, kAcceptBackoffMax);
+  auto& failing = episodes_->accept_failing;
   for (;;) {
     // Round robin over the event loops; the connection stays on its loop.
     const auto& loop = loops_[next_loop_++ % loops_.size()];
     auto [ec, socket] = co_await acceptor_.async_accept(loop, nothrow);
     if (!acceptor_.is_open()) co_return;
+    const auto now = Clock::now();
     if (ec) {
-      log_.warn("accept failed: {}; retrying in {} ms", ec.message(), kAcceptRetryDelay.count());
-      backoff.expires_after(kAcceptRetryDelay);
-      co_await backoff.async_wait(nothrow);
+      if (failing.occur(now)) {
+        const auto failures = failing.take_since_line();
+        if (failing.count == 1)
+          log_.warn("accept failed: {}; retrying with backoff up to {} ms, {} open connections served meanwhile",
+                    ec.message(), std::chrono::duration_cast<std::chrono::milliseconds>(kAcceptBackoffMax).count(),
+                    open_connections());
+        else
+          log_.warn("accept still failing: {} failures in the last {} s ({}); {} open connections", failures,
+                    std::chrono::duration_cast<std::chrono::seconds>(kEpisodeLogInterval).count(), ec.message(),
+                    open_connections());
+      }
+      pause.expires_after(backoff.next());
+      co_await pause.async_wait(nothrow);
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    spawn_session(std::move(socket));
+    if (auto failures = failing.end()) {
+      log_.info("accept works again after {} failed attempts over {} ms", failures, ms_between(failing.started, now));
+      backoff.reset();
+    }
+    spawn_session(std::move(socket), now);
   }
 }
 
-void Server::spawn_session(tcp::socket socket) {
+void Server::spawn_session(tcp::socket socket, Clock::time_point now) {
+  auto& over_cap = episodes_->over_cap;
+  // Only this strand adds sessions: the count cannot grow before the emplace below.
+  if (open_connections() >= settings_.max_connections) {
+    // Closed at once, before a byte is read: the client sees the connection
+    // end without an answer, as if refused, and it costs nothing more.
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    refused_total_.fetch_add(1, std::memory_order_relaxed);
+    if (over_cap.occur(now)) {
+      const auto refused = over_cap.take_since_line();
+      const auto interval = std::chrono::duration_cast<std::chrono::seconds>(kEpisodeLogInterval).count();
+      if (over_cap.count == 1)
+        log_.warn("at MAX_CONNECTIONS={}: closing new connections at once; a count follows every {} s while this lasts",
+                  settings_.max_connections, interval);
+      else
+        log_.warn("at MAX_CONNECTIONS={}: closed {} new connections at once in the last {} s", settings_.max_connections,
+                  refused, interval);
+    }
+    return;
+  }
+  if (auto refused = over_cap.end())
+    log_.info("below MAX_CONNECTIONS={} again: {} connections were closed at once over {} ms", settings_.max_connections,
+              refused, ms_between(over_cap.started, now));
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
   auto n = connections_total_.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden);
+  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden,
+                                           read_buffer_limit(settings_));
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.emplace(session.get(), session);
@@ -274,44 +388,55 @@ asio::awaitable<void> Server::watch_deadline(Session& s) {
 }
 
 asio::awaitable<void> Server::serve_requests(Session& s) {
+  // A request's state lives in serve_one()'s frame, allocated per request:
+  // an idle connection keeps only this loop's small frame.
+  // Each result named first: with co_await inside the condition (`if (!co_await
+  // ...)`, `while (co_await a && co_await b)`) GCC 12's build here reset every
+  // connection at once.
   for (;;) {
-    bool more = co_await wait_for_request_bytes(s);
+    const bool more = co_await wait_for_request_bytes(s);
     if (!more) break;
-    s.busy.store(true, std::memory_order_relaxed);
-    Handled h;
-    h.started = Clock::now();
-    h.started_wall = std::chrono::system_clock::now();
-    Request request;
-    auto outcome = co_await read_request(s, request);
-    if (outcome != ReadOutcome::request) {
-      s.busy.store(false, std::memory_order_relaxed);
-      if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
-      break;
-    }
-    requests_total_.fetch_add(1, std::memory_order_relaxed);
-    if (observer_ != nullptr) observer_->started();
-
-    auto header_id = request["X-Request-ID"];
-    RequestIdGenerator::Buffer generated;
-    h.request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
-    auto incoming = request["traceparent"];
-    auto trace = s.traces.next(std::string_view(incoming.data(), incoming.size()));
-    telemetry::TraceContext::Header traceparent;
-    h.trace_id = trace.trace_id_view();
-    h.traceparent = trace.traceparent(traceparent);
-    Response response = co_await dispatch(request, h);
-    bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
-    if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
-    bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
-    if (observer_ != nullptr) observer_->finished(observed(request, response, h));
-    s.answered = true;
-    s.busy.store(false, std::memory_order_relaxed);
-    if (!written) break;
-    if (!keep_alive) {
-      co_await close_gracefully(s);
-      break;
-    }
+    const bool go_on = co_await serve_one(s);
+    if (!go_on) break;
   }
+}
+
+asio::awaitable<bool> Server::serve_one(Session& s) {
+  s.busy.store(true, std::memory_order_relaxed);
+  Handled h;
+  h.started = Clock::now();
+  h.started_wall = std::chrono::system_clock::now();
+  auto outcome = co_await read_request(s, h);
+  const Request& request = h.request();
+  if (outcome != ReadOutcome::request) {
+    s.busy.store(false, std::memory_order_relaxed);
+    if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
+    co_return false;
+  }
+  requests_total_.fetch_add(1, std::memory_order_relaxed);
+  if (observer_ != nullptr) observer_->started();
+
+  auto header_id = request["X-Request-ID"];
+  RequestIdGenerator::Buffer generated;
+  h.request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
+  auto incoming = request["traceparent"];
+  auto trace = s.traces.next(std::string_view(incoming.data(), incoming.size()));
+  telemetry::TraceContext::Header traceparent;
+  h.trace_id = trace.trace_id_view();
+  h.traceparent = trace.traceparent(traceparent);
+  Response response = co_await dispatch(request, h);
+  bool keep_alive = !h.close_after && request.keep_alive() && !closing_.load(std::memory_order_relaxed);
+  if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
+  bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
+  if (observer_ != nullptr) observer_->finished(observed(request, response, h));
+  s.answered = true;
+  s.busy.store(false, std::memory_order_relaxed);
+  if (!written) co_return false;
+  if (!keep_alive) {
+    co_await close_gracefully(s);
+    co_return false;
+  }
+  co_return true;
 }
 
 ObservedRequest Server::observed(const Request& request, const Response& response, const Handled& h) const {
@@ -330,72 +455,88 @@ ObservedRequest Server::observed(const Request& request, const Response& respons
   return r;
 }
 
-// Waits for the first byte of the next request, under the idle timeout.
+// Waits until the next request starts arriving, under the idle timeout.
 // Pipelined bytes already buffered count as a request at once.
 asio::awaitable<bool> Server::wait_for_request_bytes(Session& s) {
   if (s.buffer.size() > 0) co_return true;
   if (closing_.load(std::memory_order_relaxed)) co_return false;
+  // An idle connection keeps no large buffer and waits with none: the header
+  // read reads (10,000 idle connections would otherwise hold 4 KiB or more each).
+  if (s.buffer.capacity() > kIdleBufferBytes) s.buffer.shrink_to_fit();
   s.idle = true;
   // A fresh connection must start its request within the header timeout (a
   // silent client is slowloris too); between requests, keep-alive idles longer.
   s.arm(s.answered ? settings_.idle_timeout : settings_.header_timeout);
-  auto [read_ec, n] = co_await s.socket.async_read_some(s.buffer.prepare(4096), nothrow);
-  auto ec = s.disarm(read_ec);
+  auto [wait_ec] = co_await s.socket.async_wait(tcp::socket::wait_read, nothrow);
+  auto ec = s.disarm(wait_ec);
   s.idle = false;
   if (ec) {
     if (ec == beast::error::timeout) log_.debug("idle keep-alive connection closed after {} ms", settings_.idle_timeout.count());
     co_return false;
   }
-  s.buffer.commit(n);
   co_return true;
 }
 
-std::optional<Response> Server::read_error_response(const boost::system::error_code& ec) const {
+std::optional<Response> Server::read_error_response(const Session& s, const boost::system::error_code& ec) const {
   if (ec == beast::error::timeout) {
     // Slowloris: a client that does not finish its request in time gets no answer.
     log_.debug("dropped a client that did not send its request in time");
     return std::nullopt;
   }
   if (is_disconnect(ec)) return std::nullopt;
-  return request_error_response(ec, settings_);
+  const auto& buffer = s.buffer;  // the request line, for a 505
+  return request_error_response(ec, settings_,
+                                {static_cast<const char*>(buffer.data().data()), buffer.size()});
 }
 
-asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Request& out) {
-  RequestParser parser;
+asio::awaitable<Server::ReadOutcome> Server::refuse(Session& s, std::optional<Response> response) {
+  if (!response) co_return ReadOutcome::closed;
+  RequestIdGenerator::Buffer generated;
+  co_await write_response(s, *response, nullptr, s.ids.next(generated), false);
+  co_return ReadOutcome::responded_and_close;
+}
+
+// The header first; the route is found before a body byte is read, and a
+// body is read only for a route that takes one.
+asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Handled& h) {
+  auto& parser = h.parser;
   apply_request_limits(parser, settings_);
 
   s.arm(settings_.header_timeout);
   auto [header_ec, n] = co_await bhttp::async_read_header(s.socket, s.buffer, parser, nothrow);
-  auto ec = s.disarm(header_ec);
-  if (!ec && !parser.is_done() && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+  if (auto ec = s.disarm(header_ec)) co_return co_await refuse(s, read_error_response(s, ec));
+  auto decision = decide_on_header(parser.get(), parser.is_done(), router_);
+  if (decision.refusal) co_return co_await refuse(s, std::move(decision.refusal));
+  h.target = decision.target;
+  h.path = decision.target.path;
+  h.match = std::move(decision.match);
+  if (h.match.route != nullptr) h.route = h.match.route->pattern;
+  h.close_after = decision.close_after;
+  if (!decision.read_body) co_return ReadOutcome::request;
+
+  if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
     bhttp::response<bhttp::empty_body> go_on{Status::continue_, 11};
     s.arm(settings_.idle_timeout);
     auto [wec, wn] = co_await bhttp::async_write(s.socket, go_on, nothrow);
     if (s.disarm(wec)) co_return ReadOutcome::closed;
   }
-  if (!ec && !parser.is_done()) {
-    s.arm(settings_.idle_timeout);
-    auto [body_ec, body_n] = co_await bhttp::async_read(s.socket, s.buffer, parser, nothrow);
-    ec = s.disarm(body_ec);
-  }
-  if (ec) {
-    auto response = read_error_response(ec);
-    if (!response) co_return ReadOutcome::closed;
-    RequestIdGenerator::Buffer generated;
-    co_await write_response(s, *response, nullptr, s.ids.next(generated), false);
-    co_return ReadOutcome::responded_and_close;
-  }
-  out = parser.release();
+  // The body is due within the header timeout too: a client trickling it
+  // holds the connection no longer than one trickling its header.
+  s.arm(settings_.header_timeout);
+  auto [body_ec, body_n] = co_await bhttp::async_read(s.socket, s.buffer, parser, nothrow);
+  if (auto ec = s.disarm(body_ec)) co_return co_await refuse(s, read_error_response(s, ec));
   co_return ReadOutcome::request;
 }
 
 asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
-  std::string_view query;
-  std::string_view path = split_target(request.target(), query);
-  h.path = path;
-  auto match = router_.match(request.method(), path);
-  if (match.route != nullptr) h.route = match.route->pattern;
+  const std::string_view path = h.path;
+  auto& match = h.match;
   Response res;
+  if (h.target.form == Target::Form::asterisk) {  // OPTIONS *: what the server as a whole answers
+    res = text_response(Status::ok, "");
+    res.set(bhttp::field::allow, router_.methods());
+    co_return res;
+  }
   try {
     switch (match.kind) {
       case Router::Match::Kind::not_found:
@@ -406,7 +547,7 @@ asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
         res.set(bhttp::field::allow, match.allow);
         break;
       case Router::Match::Kind::found: {
-        RequestContext ctx{request,      path,           query, match.route->pattern, h.request_id,
+        RequestContext ctx{request,      path,           h.target.query, match.route->pattern, h.request_id,
                            std::move(match.params), h.trace_id, h.traceparent};
         res = co_await match.route->handler(ctx);
         break;
@@ -513,12 +654,18 @@ asio::awaitable<void> Server::stop() {
                std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindTime).count());
 }
 
+std::size_t Server::open_connections() const {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
 Server::Stats Server::stats() const {
   Stats st{};
   std::lock_guard lock(sessions_mutex_);
   st.open_connections = sessions_.size();
   for (const auto& [raw, session] : sessions_) st.in_flight += session->busy.load(std::memory_order_relaxed) ? 1 : 0;
   st.connections_total = connections_total_.load(std::memory_order_relaxed);
+  st.refused_total = refused_total_.load(std::memory_order_relaxed);
   st.requests_total = requests_total_.load(std::memory_order_relaxed);
   return st;
 }

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/with_timer.hpp"
 #include "lib/core/until_deadline.hpp"
 #include "lib/config/database_url.hpp"
 #include "lib/pg/error.hpp"
@@ -26,7 +27,7 @@ namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 using Wait = asio::posix::stream_descriptor::wait_type;
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using core::nothrow;
 
 namespace {
 
@@ -82,11 +83,8 @@ asio::awaitable<boost::system::error_code> wait_ready(asio::posix::stream_descri
     co_return ec;
   }
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto which = co_await (socket.async_wait(type, nothrow) || timer.async_wait(nothrow));
-  if (which.index() == 0) co_return std::get<0>(std::get<0>(which));
-  // The timer finished first: it expired, or it was cancelled with us.
-  auto [timer_ec] = std::get<1>(which);
-  co_return timer_ec ? timer_ec : asio::error::timed_out;
+  auto [ec] = co_await core::with_timer(socket.async_wait(type, nothrow), timer);
+  co_return ec;
 }
 
 // PQflush could not send everything. libpq's rule: wait until the socket is
@@ -94,13 +92,13 @@ asio::awaitable<boost::system::error_code> wait_ready(asio::posix::stream_descri
 // only reading them lets it take more input.
 asio::awaitable<boost::system::error_code> wait_flushable(asio::posix::stream_descriptor& socket,
                                                           Clock::time_point deadline) {
+  auto either = [](asio::posix::stream_descriptor& s) -> asio::awaitable<std::tuple<boost::system::error_code>> {
+    auto which = co_await (s.async_wait(Wait::wait_read, nothrow) || s.async_wait(Wait::wait_write, nothrow));
+    co_return which.index() == 0 ? std::get<0>(which) : std::get<1>(which);
+  };
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto which = co_await (socket.async_wait(Wait::wait_read, nothrow) || socket.async_wait(Wait::wait_write, nothrow) ||
-                         timer.async_wait(nothrow));
-  if (which.index() == 0) co_return std::get<0>(std::get<0>(which));
-  if (which.index() == 1) co_return std::get<0>(std::get<1>(which));
-  auto [timer_ec] = std::get<2>(which);
-  co_return timer_ec ? timer_ec : asio::error::timed_out;
+  auto [ec] = co_await core::with_timer(either(socket), timer);
+  co_return ec;
 }
 
 }  // namespace

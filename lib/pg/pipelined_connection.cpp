@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "lib/core/with_timer.hpp"
 #include "lib/pg/libpq_errors.hpp"
 
 namespace svc::pg {
@@ -20,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 using Wait = asio::posix::stream_descriptor::wait_type;
 
 namespace {
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using core::nothrow;
 }  // namespace
 
 PipelinedConnection::PipelinedConnection(std::unique_ptr<Connection> conn, Owner& owner, Settings settings)

@@ -5,7 +5,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/with_timer.hpp"
 #include "lib/core/backoff.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/telemetry/metrics.hpp"
@@ -20,10 +20,9 @@
 namespace svc::pg {
 
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 using Clock = std::chrono::steady_clock;
 using lifecycle::CheckResult;
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using core::nothrow;
 
 namespace {
 // How long an interrupted connection may take to cancel, drain and roll back.
@@ -37,15 +36,12 @@ constexpr std::ptrdiff_t kAffinityScan = 8;
 long long ms(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
 }  // namespace
 
-// An acquirer queued for a connection. The hand-off itself (conn, served,
-// closed) happens under the pool mutex; the wake-up goes through a
-// thread-safe channel, so the waiter's timer is only touched by its owner.
-struct Pool::Waiter {
-  explicit Waiter(const asio::any_io_executor& ex) : ready(ex, 1) {}
+// How an acquirer queued in the slot pool is woken: a thread-safe channel,
+// so that its timer is only touched by its owner. What it was handed is the
+// slot pool's to tell (finish_wait), under the mutex.
+struct Pool::Wakeup {
+  explicit Wakeup(const asio::any_io_executor& ex) : ready(ex, 1) {}
   asio::experimental::concurrent_channel<void(boost::system::error_code)> ready;
-  std::unique_ptr<Connection> conn;  // null with served = "a slot is free: connect yourself"
-  bool served = false;
-  bool closed = false;
 };
 
 // ---------------------------------------------------------------- PooledConnection
@@ -99,6 +95,7 @@ Pool::Pool(asio::io_context& ioc, ConnectOptions connect, PoolSettings settings,
       settings_(settings),
       log_(log),
       readiness_(readiness),
+      slots_({settings.size, settings.max_overflow, settings.max_waiters}),
       background_done_(ioc.get_executor()),
       all_returned_(ioc.get_executor()),
       reconnect_strand_(asio::make_strand(ioc)),
@@ -170,32 +167,39 @@ asio::awaitable<Result> Pool::query_until(std::string_view sql, const Params& pa
 bool Pool::reserve_lane_slot() {
   std::lock_guard lock(mutex_);
   // One slot always stays for exclusive checkouts (transactions, migrations).
-  const std::size_t lane_budget = max_open() > 1 ? max_open() - 1 : 0;
-  // Exclusive waiters come first: they have no other way in.
-  if (closed_ || !healthy_ || !waiters_.empty() || lane_slots_ >= lane_budget || open_ + connecting_ >= max_open())
-    return false;
-  ++lane_slots_;
-  ++connecting_;
-  return true;
+  const std::size_t max = settings_.size + settings_.max_overflow;
+  return healthy_ && slots_.reserve(max > 1 ? max - 1 : 0);
 }
 
 asio::awaitable<std::unique_ptr<Connection>> Pool::open_for_lane(asio::any_io_executor executor) {
-  auto [conn, failure] = co_await open_reserved(std::move(executor));
+  // Whatever ends the open (a failure, the lane's cancellation), the slot
+  // is free again unless the connection exists.
+  struct Reserved {
+    Pool& pool;
+    bool opened = false;
+    ~Reserved() {
+      if (opened) return;
+      std::lock_guard lock(pool.mutex_);
+      core::SlotPool<std::unique_ptr<Connection>>::Wake wake;
+      pool.slots_.unreserve(wake);
+      pool.wake_locked(wake);
+    }
+  } reserved{*this};
+  auto conn = co_await open_connection(std::move(executor));
   std::lock_guard lock(mutex_);
-  if (!conn) {
-    --lane_slots_;
-    throw *failure;
-  }
+  reserved.opened = true;
   ++pipelined_open_;
-  co_return std::move(conn);
+  co_return conn;
 }
 
 void Pool::lane_slot_closed(bool failed) {
   std::lock_guard lock(mutex_);
-  --lane_slots_;
   --pipelined_open_;
   if (failed) ++counters_.invalidated_total;
-  closed_one_locked();
+  Wake wake;
+  slots_.unreserve(wake);
+  wake_locked(wake);
+  if (slots_.closed() && slots_.counts().open == 0) all_returned_.set();
 }
 
 // Idle connections are looked at every DB_PRE_PING threshold, without a round
@@ -210,19 +214,18 @@ asio::awaitable<void> Pool::maintenance_loop() {
     std::vector<std::unique_ptr<Connection>> doomed;
     {
       std::lock_guard lock(mutex_);
-      if (closed_) co_return;
+      if (slots_.closed()) co_return;
       const auto now = Clock::now();
-      for (auto it = idle_.begin(); it != idle_.end();) {
-        const bool dead = !it->conn->poll_idle();
-        if (!dead && now - it->conn->created_at() <= settings_.recycle) {
-          ++it;
-          continue;
-        }
-        if (dead) ++counters_.invalidated_total;
-        doomed.push_back(std::move(it->conn));
-        it = idle_.erase(it);
-        closed_one_locked();
-      }
+      Wake wake;
+      std::size_t dead = 0;
+      doomed = slots_.take_idle_if(
+          [&](const std::unique_ptr<Connection>& c, Clock::time_point) {
+            if (!c->poll_idle()) return ++dead, true;
+            return now - c->created_at() > settings_.recycle;
+          },
+          wake);
+      counters_.invalidated_total += dead;
+      wake_locked(wake);
     }
     if (!doomed.empty()) log_.info("closed {} idle database connections (broken or past DB_POOL_RECYCLE)", doomed.size());
   }
@@ -232,7 +235,7 @@ asio::awaitable<void> Pool::start() {
   readiness_.add_check("database", true, [this]() { return check_health(); });
   {
     std::lock_guard lock(mutex_);
-    ++connecting_;
+    slots_.acquire();  // an empty pool: a slot to open
   }
   auto [first, error] = co_await open_reserved(ioc_.get_executor());
   if (error && error->code_value() == errc::cancelled) throw *error;  // a signal ended start-up
@@ -255,7 +258,7 @@ asio::awaitable<void> Pool::start() {
 void Pool::start_maintenance() {
   {
     std::lock_guard lock(mutex_);
-    if (closed_) return;
+    if (slots_.closed()) return;
     ++background_;  // stop() waits for it
   }
   asio::dispatch(reconnect_strand_, [this] { spawn_counted(reconnect_strand_, maintenance_loop(), {}); });
@@ -306,7 +309,7 @@ asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection(asio::any_io_
       }
       healthy_ = false;
       last_error_ = failure->what();
-      start_reconnect = !closed_ && !reconnecting_;
+      start_reconnect = !slots_.closed() && !reconnecting_;
       if (start_reconnect) {
         reconnecting_ = true;
         ++background_;  // now, under the lock: stop() must wait for it
@@ -324,22 +327,34 @@ asio::awaitable<std::unique_ptr<Connection>> Pool::open_connection(asio::any_io_
   co_return conn;
 }
 
-// The caller has reserved a slot (connecting_ + 1): the slot becomes an open
-// connection, or is freed for the next waiter (who will most likely fail fast
-// too, instead of timing out).
+// The caller holds a slot to open: it becomes an open connection, or is
+// freed for the next waiter (who will most likely fail fast too, instead of
+// timing out).
 asio::awaitable<Pool::Opened> Pool::open_reserved(asio::any_io_executor executor, Clock::time_point deadline) {
   Opened result;
-  try {
-    result.conn = co_await open_connection(std::move(executor), deadline);
-  } catch (const PgError& e) {
-    result.error = e;
-  }
-  std::lock_guard lock(mutex_);
-  --connecting_;
-  if (result.conn) {
-    ++open_;
-  } else {
-    wake_for_free_slot_locked();
+  // The slot is freed on every way out but success, including the
+  // cancellation Asio throws at a co_await once our caller is cancelled.
+  struct Opening {
+    Pool& pool;
+    Opened& result;
+    ~Opening() {
+      std::lock_guard lock(pool.mutex_);
+      if (result.conn) {
+        pool.slots_.opened();
+        return;
+      }
+      Wake wake;
+      pool.slots_.open_failed(result.error ? result.error->message() : std::string("connect abandoned"), wake);
+      pool.wake_locked(wake);
+    }
+  };
+  {
+    Opening opening{*this, result};
+    try {
+      result.conn = co_await open_connection(std::move(executor), deadline);
+    } catch (const PgError& e) {
+      result.error = e;
+    }
   }
   co_return result;
 }
@@ -379,83 +394,54 @@ asio::awaitable<PooledConnection> Pool::acquire() {
   const auto deadline = started + settings_.acquire_timeout;
   auto executor = co_await asio::this_coro::executor;
   for (;;) {
-    std::unique_ptr<Connection> candidate;
-    Clock::time_point idle_since{};
-    std::shared_ptr<Waiter> waiter;
-    bool connect_new = false;
+    Slots::Grant grant;
+    std::shared_ptr<Wakeup> wakeup;
     bool lanes_hold_slots = false;
     {
       std::lock_guard lock(mutex_);
-      if (closed_) throw PgError(errc::pool_closed, "database pool is closed");
-      if (waiters_.empty() && !idle_.empty()) {
-        // LIFO: the most recently used connection is the least likely to be
-        // stale; among the recent ones, prefer one already on our event loop.
-        auto pick = std::prev(idle_.end());
-        for (auto it = idle_.rbegin(); it != idle_.rend() && it - idle_.rbegin() < kAffinityScan; ++it) {
-          if (it->conn->executor() == executor) {
-            pick = std::prev(it.base());
-            break;
-          }
-        }
-        candidate = std::move(pick->conn);
-        idle_since = pick->since;
-        idle_.erase(pick);
-      } else if (waiters_.empty() && open_ + connecting_ < max_open()) {
-        ++connecting_;
-        connect_new = true;
-      } else {
-        waiter = std::make_shared<Waiter>(executor);
-        waiters_.push_back(waiter);
-        lanes_hold_slots = lane_slots_ > 0;
+      // Among the recent idle ones, one already on our event loop saves moving its socket.
+      grant = slots_.acquire([&](const std::unique_ptr<Connection>& c) { return c->executor() == executor; },
+                             kAffinityScan);
+      if (grant.kind == Slots::Grant::Kind::wait) {
+        wakeup = std::make_shared<Wakeup>(executor);
+        wakeups_.emplace(grant.waiter, wakeup);
+        lanes_hold_slots = slots_.counts().reserved > 0;
       }
     }
-
-    if (waiter) {
-      // Pipelined connections with nothing in flight give their slots up.
-      if (lanes_hold_slots) {
-        for (auto& lane : lanes_) asio::post(lane->executor(), [l = lane.get()] { l->yield_idle(); });
-      }
-      asio::steady_timer timer(executor, deadline);
-      // Non-throwing tokens: whichever completes first wins; an error on the
-      // winner means our caller cancelled us. The mutex-guarded state below is
-      // the truth about whether a connection was handed over meanwhile.
-      auto woke = co_await (waiter->ready.async_receive(nothrow) || timer.async_wait(nothrow));
-      auto ec = woke.index() == 0 ? std::get<0>(std::get<0>(woke)) : std::get<0>(std::get<1>(woke));
-      // Any error: the timer reports operation_aborted, the channel
-      // channel_cancelled; counting the latter as a timeout was a bug.
-      const bool cancelled = static_cast<bool>(ec);
-      std::unique_ptr<Connection> unwanted;
-      bool closed = false, timed_out = false;
-      {
+    std::unique_ptr<Connection> candidate;
+    Clock::time_point idle_since{};
+    bool just_used = false;
+    bool connect_new = false;
+    switch (grant.kind) {
+      case Slots::Grant::Kind::closed: throw PgError(errc::pool_closed, "database pool is closed");
+      case Slots::Grant::Kind::crowded: {
         std::lock_guard lock(mutex_);
-        if (waiter->closed) {
-          closed = true;
-        } else if (waiter->served) {
-          if (cancelled && waiter->conn) {
-            unwanted = std::move(waiter->conn);
-          } else if (cancelled) {
-            --connecting_;  // the slot reserved for us goes to the next waiter
-            wake_for_free_slot_locked();
-          } else if (waiter->conn) {
-            candidate = std::move(waiter->conn);
-          } else {
-            connect_new = true;  // connecting_ was reserved by whoever woke us
-          }
-        } else {
-          waiters_.remove(waiter);
-          if (!cancelled) {
-            timed_out = true;
-            ++counters_.timeouts_total;
-          }
-        }
+        ++counters_.timeouts_total;
+        throw PgError(errc::pool_timeout, std::to_string(settings_.max_waiters) +
+                                              " callers are already waiting for a database connection");
       }
-      if (unwanted) give_back(std::move(unwanted));
-      if (closed) throw PgError(errc::pool_closed, "database pool is closed");
-      if (cancelled) throw PgError(errc::cancelled, "waiting for a database connection was cancelled");
-      if (timed_out)
-        throw PgError(errc::pool_timeout, "no database connection available within " +
-                                              std::to_string(ms(settings_.acquire_timeout)) + " ms (" +
-                                              std::to_string(max_open()) + " in use)");
+      case Slots::Grant::Kind::idle:
+        candidate = std::move(grant.conn);
+        idle_since = grant.idle_since;
+        break;
+      case Slots::Grant::Kind::open: connect_new = true; break;
+      case Slots::Grant::Kind::wait: {
+        auto outcome = co_await wait_for_slot(grant.waiter, *wakeup, deadline, lanes_hold_slots);
+        using Out = Slots::Outcome::Kind;
+        if (outcome.kind == Out::closed) throw PgError(errc::pool_closed, "database pool is closed");
+        if (outcome.kind == Out::cancelled)
+          throw PgError(errc::cancelled, "waiting for a database connection was cancelled");
+        if (outcome.kind == Out::timed_out) {
+          std::string message = "no database connection available within " + std::to_string(ms(settings_.acquire_timeout)) +
+                                " ms (" + std::to_string(slots_.limits().size + slots_.limits().max_overflow) + " in use)";
+          if (!outcome.last_error.empty()) message += "; last connect error: " + outcome.last_error;
+          throw PgError(errc::pool_timeout, std::move(message));
+        }
+        if (outcome.kind == Out::open) connect_new = true;
+        candidate = std::move(outcome.conn);
+        just_used = outcome.just_used;
+        break;
+      }
     }
 
     if (connect_new) {
@@ -465,14 +451,18 @@ asio::awaitable<PooledConnection> Pool::acquire() {
       record_wait(started);
       co_return PooledConnection(this, std::move(conn));
     }
-
+    // Lent to us from here: if anything below throws (our caller's
+    // cancellation included), the guard gives it back.
     candidate->rehome(executor);  // before the pre-ping: it runs on our loop too
-    bool ok = co_await validate(*candidate, idle_since, deadline);
+    PooledConnection lent(this, std::move(candidate));
+    // Handed over by its last user a moment ago: no pre-ping.
+    const bool ok = just_used ? lent->healthy() : co_await validate(*lent, idle_since, deadline);
     if (ok) {
       record_wait(started);
-      co_return PooledConnection(this, std::move(candidate));
+      co_return lent;
     }
-    give_back(std::move(candidate));  // broken: counted and closed; then try again
+    lent.invalidate();
+    lent = PooledConnection();  // broken: counted and closed; then try again
     if (Clock::now() >= deadline) {
       std::lock_guard lock(mutex_);
       ++counters_.timeouts_total;
@@ -482,83 +472,68 @@ asio::awaitable<PooledConnection> Pool::acquire() {
   }
 }
 
+// Sleeps until the slot pool hands the waiter something, its deadline, or
+// our caller's cancellation; then asks the slot pool what it has.
+asio::awaitable<Pool::Slots::Outcome> Pool::wait_for_slot(Slots::WaiterId id, Wakeup& wakeup,
+                                                        Clock::time_point deadline, bool lanes_hold_slots) {
+  if (lanes_hold_slots) {
+    // Pipelined connections with nothing in flight give their slots up.
+    for (auto& lane : lanes_) asio::post(lane->executor(), [l = lane.get()] { l->yield_idle(); });
+  }
+  bool cancelled = false;
+  try {
+    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+    auto [ec] = co_await core::with_timer(wakeup.ready.async_receive(nothrow), timer);
+    cancelled = ec == asio::error::operation_aborted;  // timed_out is the deadline, settled below
+  } catch (const boost::system::system_error&) {
+    cancelled = true;  // Asio refuses to start a wait once we are cancelled
+  }
+  std::lock_guard lock(mutex_);
+  wakeups_.erase(id);
+  Wake wake;
+  auto outcome = slots_.finish_wait(id, cancelled, wake);
+  if (outcome.kind == Slots::Outcome::Kind::timed_out) ++counters_.timeouts_total;
+  wake_locked(wake);
+  co_return outcome;
+}
+
+void Pool::wake_locked(const Wake& wake) {
+  for (const auto id : wake) {
+    auto it = wakeups_.find(id);
+    if (it != wakeups_.end()) it->second->ready.try_send(boost::system::error_code{});
+  }
+}
+
 void Pool::give_back(std::unique_ptr<Connection> conn) noexcept {
-  enum class Fate { keep, recover, discard } fate = Fate::keep;
   const char* why = nullptr;
+  bool reusable = true;
   if (conn->broken()) {
-    fate = Fate::discard;
     why = "broken";
   } else if (conn->timed_out()) {
     // Its statement passed its deadline: the server did not answer in time,
     // and a cancel request would wait on it too. Replaced, not recovered.
-    fate = Fate::discard;
     why = "timed-out";
   } else if (conn->interrupted() || conn->needs_rollback() ||
              conn->transaction_status() != Connection::TxStatus::idle) {
-    fate = Fate::recover;
+    // Still lent (to the recovery) until it is clean again, or discarded.
+    spawn_background(ioc_.get_executor(), recover(std::move(conn)));
+    return;
   } else if (Clock::now() - conn->created_at() > settings_.recycle) {
-    fate = Fate::discard;
     why = "recycled";
+    reusable = false;
   }
-
-  std::unique_ptr<Connection> doomed;
+  if (why != nullptr) reusable = false;
+  std::optional<std::unique_ptr<Connection>> doomed;
   {
     std::lock_guard lock(mutex_);
-    if (closed_ && fate != Fate::discard) fate = Fate::discard;
-    switch (fate) {
-      case Fate::keep:
-        keep_locked(std::move(conn), doomed);
-        break;
-      case Fate::discard:
-        if (why != nullptr) ++counters_.invalidated_total;
-        doomed = std::move(conn);
-        closed_one_locked();
-        break;
-      case Fate::recover:
-        break;
-    }
+    Wake wake;
+    doomed = slots_.give_back(std::move(conn), reusable, Clock::now(), wake);
+    wake_locked(wake);
+    if (why != nullptr) ++counters_.invalidated_total;
+    if (slots_.closed() && slots_.counts().open == 0) all_returned_.set();
   }
   if (why != nullptr && doomed) log_.debug("closed a {} connection", why);
-  doomed.reset();
-  if (fate == Fate::recover) spawn_background(ioc_.get_executor(), recover(std::move(conn)));
-}
-
-void Pool::keep_locked(std::unique_ptr<Connection> conn, std::unique_ptr<Connection>& doomed) {
-  if (!waiters_.empty()) {
-    auto next = waiters_.front();
-    waiters_.pop_front();
-    next->conn = std::move(conn);
-    next->served = true;
-    next->ready.try_send(boost::system::error_code{});
-    return;
-  }
-  if (open_ > settings_.size) {
-    // Overflow connections exist for bursts only: close them once idle.
-    doomed = std::move(conn);
-    closed_one_locked();
-    return;
-  }
-  idle_.push_back(Idle{std::move(conn), Clock::now()});
-}
-
-void Pool::closed_one_locked() {
-  --open_;
-  if (closed_) {
-    if (open_ == 0) all_returned_.set();
-    return;
-  }
-  wake_for_free_slot_locked();
-}
-
-void Pool::wake_for_free_slot_locked() {
-  // A slot is free: the first waiter may open a connection of its own.
-  if (!closed_ && !waiters_.empty() && open_ + connecting_ < max_open()) {
-    auto next = waiters_.front();
-    waiters_.pop_front();
-    next->served = true;
-    ++connecting_;
-    next->ready.try_send(boost::system::error_code{});
-  }
+  // `doomed` (if any) closes its connection here, outside the mutex.
 }
 
 asio::awaitable<void> Pool::recover(std::unique_ptr<Connection> conn) {
@@ -589,7 +564,7 @@ void Pool::spawn_counted(asio::any_io_executor executor, asio::awaitable<void> t
     bool last = false;
     {
       std::lock_guard lock(mutex_);
-      last = --background_ == 0 && closed_;
+      last = --background_ == 0 && slots_.closed();
     }
     if (last) background_done_.set();
   }));
@@ -603,20 +578,36 @@ asio::awaitable<void> Pool::reconnect_loop() {
   for (int attempt = 1;; ++attempt) {
     {
       std::lock_guard lock(mutex_);
-      if (closed_ || healthy_) {
+      if (slots_.closed() || healthy_) {
         reconnecting_ = false;
         co_return;
       }
     }
     reconnect_timer_.expires_after(backoff.next());
     co_await reconnect_timer_.async_wait(nothrow);
+    std::unique_ptr<Connection> idle;
     {
       std::lock_guard lock(mutex_);
-      if (closed_) {
+      if (slots_.closed()) {
         reconnecting_ = false;
         co_return;
       }
-      ++connecting_;
+      auto grant = slots_.acquire();
+      if (grant.kind == Slots::Grant::Kind::wait) {  // every slot is taken: try again later
+        Wake wake;
+        slots_.finish_wait(grant.waiter, true, wake);
+        wake_locked(wake);
+        continue;
+      }
+      if (grant.kind != Slots::Grant::Kind::open) {
+        // An idle connection from before the outage: the pre-ping and the
+        // maintenance loop judge it; our attempt waits for a free slot.
+        idle = std::move(grant.conn);
+      }
+    }
+    if (idle) {
+      give_back(std::move(idle));
+      continue;
     }
     auto [conn, failure] = co_await open_reserved(ioc_.get_executor());
     if (conn) {
@@ -659,14 +650,15 @@ asio::awaitable<CheckResult> Pool::check_health() {
 PoolStats Pool::stats() const {
   std::lock_guard lock(mutex_);
   PoolStats s = counters_;
-  s.size = open_;
-  s.idle = idle_.size();
+  const auto c = slots_.counts();
+  s.size = c.open;
+  s.idle = c.idle;
   s.pipelined = pipelined_open_;
-  s.checked_out = open_ - idle_.size() - pipelined_open_;
-  s.overflow = open_ > settings_.size ? open_ - settings_.size : 0;
-  s.connecting = connecting_;
-  s.waiting = waiters_.size();
-  s.max = max_open();
+  s.checked_out = c.lent;
+  s.overflow = c.open > settings_.size ? c.open - settings_.size : 0;
+  s.connecting = c.opening + (c.reserved - pipelined_open_);
+  s.waiting = c.waiting;
+  s.max = c.max;
   s.healthy = healthy_;
   s.last_error = last_error_;
   for (const auto& lane : lanes_) {
@@ -683,31 +675,27 @@ PoolStats Pool::stats() const {
 }
 
 asio::awaitable<void> Pool::stop() {
+  // Refuse new checkouts and pipelined connections, fail the waiters, close
+  // the idle connections (outside the mutex).
+  std::vector<std::unique_ptr<Connection>> closing;
   {
     std::lock_guard lock(mutex_);
-    closed_ = true;  // no new pipelined connections, no new checkouts
+    Wake wake;
+    closing = slots_.close(wake);
+    wake_locked(wake);
   }
+  const std::size_t closed_idle = closing.size();
+  closing.clear();
   // Each lane on its own loop: answers its statements with pool_closed and
   // closes its pipelined connections there.
   for (auto& lane : lanes_) co_await asio::co_spawn(lane->executor(), lane->stop(), asio::use_awaitable);
-  std::deque<Idle> closing;
-  std::list<std::shared_ptr<Waiter>> failing;
   std::size_t checked_out = 0;
   {
     std::lock_guard lock(mutex_);
-    closed_ = true;
-    closing.swap(idle_);
-    open_ -= closing.size();
-    failing.swap(waiters_);
-    for (auto& w : failing) w->closed = true;
-    checked_out = open_;
-    if (open_ == 0) all_returned_.set();
+    checked_out = slots_.counts().lent;
+    if (slots_.counts().open == 0) all_returned_.set();
     if (background_ == 0) background_done_.set();
   }
-
-  for (auto& w : failing) w->ready.try_send(boost::system::error_code{});
-  std::size_t closed_idle = closing.size();
-  closing.clear();
   // Also cuts short a connection attempt in flight (a database that accepts
   // TCP and never answers would otherwise hold stop() for DB_CONNECT_TIMEOUT).
   asio::post(reconnect_strand_, [this] {

@@ -21,12 +21,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +35,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "lib/core/async_event.hpp"
+#include "lib/core/slot_pool.hpp"
 #include "lib/lifecycle/component.hpp"
 #include "lib/lifecycle/readiness.hpp"
 #include "lib/pg/connection.hpp"
@@ -147,20 +147,17 @@ class Pool final : public lifecycle::Component {
 
  private:
   friend class PooledConnection;
-  struct Waiter;
+  struct Wakeup;
   class LaneHost;
-  struct Idle {
-    std::unique_ptr<Connection> conn;
-    std::chrono::steady_clock::time_point since;
-  };
+  using Slots = core::SlotPool<std::unique_ptr<Connection>>;
+  using Wake = Slots::Wake;
 
-  std::size_t max_open() const noexcept { return settings_.size + settings_.max_overflow; }
   void give_back(std::unique_ptr<Connection> conn) noexcept;
-  // The *_locked helpers run with mutex_ held; connections they retire are
-  // moved to `doomed` so that PQfinish runs after the mutex is released.
-  void keep_locked(std::unique_ptr<Connection> conn, std::unique_ptr<Connection>& doomed);
-  void closed_one_locked();
-  void wake_for_free_slot_locked();
+  // mutex_ held: wakes the waiters the slot pool named.
+  void wake_locked(const Wake& wake);
+  boost::asio::awaitable<Slots::Outcome> wait_for_slot(Slots::WaiterId id, Wakeup& wakeup,
+                                                       std::chrono::steady_clock::time_point deadline,
+                                                       bool lanes_hold_slots);
   // `deadline`: the caller's (an acquire's); bounds the connect below DB_CONNECT_TIMEOUT.
   boost::asio::awaitable<std::unique_ptr<Connection>> open_connection(
       boost::asio::any_io_executor executor,
@@ -198,13 +195,11 @@ class Pool final : public lifecycle::Component {
   lifecycle::Readiness& readiness_;
 
   mutable std::mutex mutex_;  // guards everything below up to the atomics
-  std::deque<Idle> idle_;     // most recently used at the back (LIFO keeps few connections warm)
-  std::list<std::shared_ptr<Waiter>> waiters_;  // FIFO
-  std::size_t open_ = 0;        // idle + checked out + recovering + pipelined
-  std::size_t connecting_ = 0;
-  std::size_t lane_slots_ = 0;  // pipelined connections, open or opening
-  std::size_t pipelined_open_ = 0;
-  bool closed_ = false;
+  // Which connection is where: idle (most recently used first), lent
+  // (checked out or recovering), opening, reserved (pipelined); the waiters.
+  Slots slots_;
+  std::unordered_map<Slots::WaiterId, std::shared_ptr<Wakeup>> wakeups_;
+  std::size_t pipelined_open_ = 0;  // reserved slots whose connection is open
   bool healthy_ = false;
   std::string last_error_;
   std::size_t background_ = 0;  // running background tasks (recovery, reconnect)

@@ -47,6 +47,8 @@ const config::Section<PoolSettings>& pool_section() {
               "extra connections under burst, closed when idle {range}; default by APP_ENV");
     s.seconds("DB_POOL_TIMEOUT", &PoolSettings::acquire_timeout, {0.01, 600},
               "seconds to wait for a free connection, then 503");
+    s.integer("DB_POOL_MAX_WAITERS", &PoolSettings::max_waiters, {1, 1'000'000},
+              "callers that may wait for a connection at once; more are answered 503 at once");
     s.boolean("DB_PRE_PING", &PoolSettings::pre_ping,
               "check a connection idle for over " + config::seconds_text(d.pre_ping_after) +
                   " s before handing it out (true|false)");

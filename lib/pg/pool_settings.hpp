@@ -14,6 +14,7 @@ struct PoolSettings {
   std::size_t size = 10;          // DB_POOL_SIZE: connections kept
   std::size_t max_overflow = 20;  // DB_MAX_OVERFLOW: extra under burst, closed when idle
   std::chrono::milliseconds acquire_timeout{5'000};     // DB_POOL_TIMEOUT: then 503
+  std::size_t max_waiters = 1024;                       // DB_POOL_MAX_WAITERS: more callers are refused at once (503)
   bool pre_ping = true;                                 // DB_PRE_PING
   std::chrono::milliseconds pre_ping_after{1'000};      // idle longer than this → ping first
   std::chrono::milliseconds recycle{30 * 60 * 1'000};   // DB_POOL_RECYCLE: max lifetime

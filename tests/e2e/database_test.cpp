@@ -457,12 +457,14 @@ TEST_CASE("2 servers started at once against one fresh database both get ready; 
     CAPTURE(migration);
     CHECK(count == 1);
   }
-  // One of them did the work; the other found the schema up to date.
+  // One of them did the work; the other found the schema up to date. (A
+  // service whose first attempt lost its port, after migrating, starts again
+  // and finds it up to date too: output() holds both attempts.)
   const std::string did = "migrations: " + std::to_string(n) + " applied in ";
   INFO("first output:\n", outputs[0]);
   INFO("second output:\n", outputs[1]);
   CHECK(contains(outputs[0], did) + contains(outputs[1], did) == 1);
-  CHECK(contains(outputs[0], "schema up to date") + contains(outputs[1], "schema up to date") == 1);
+  for (const auto& out : outputs) CHECK((contains(out, did) || contains(out, "schema up to date")));
 }
 
 namespace {

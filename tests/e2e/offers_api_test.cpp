@@ -14,61 +14,12 @@
 
 #include <pqxx/pqxx>
 
-#include "tests/e2e/json_reader.hpp"
-#include "tests/support/pg_test_db.hpp"
-#include "tests/support/raw_http.hpp"
-#include "tests/support/replay_exchange.hpp"
-#include "tests/support/service.hpp"
-#include "tests/support/text_and_clock.hpp"
+#include "tests/e2e/api_fixture.hpp"
 
 using namespace testsupport;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string key_header() { return "X-API-Key: " + base_service_env().at("API_KEY") + "\r\n"; }
-
-// The service on a database of its own, pointed at `replay` for both exchanges.
-struct ApiFixture {
-  explicit ApiFixture(ReplayExchange& replay, Env extra = {})
-      : db("api", admin_database_url()),
-        service(P2P_BINARY, merge_env({{"DATABASE_URL", db.url()},
-                                       {"BINANCE_BASE_URL", replay.base_url()},
-                                       {"BYBIT_BASE_URL", replay.base_url()}},
-                                      extra)) {}
-  PgTestDatabase db;
-  RunningService service;
-
-  HttpResponse get(const std::string& target) {
-    auto r = http_get(service.port(), target, key_header());
-    REQUIRE(r);
-    return *r;
-  }
-  Json get_json(const std::string& target, int status = 200) {
-    auto r = get(target);
-    INFO(target, " -> ", r.status, " ", r.body);
-    REQUIRE(r.status == status);
-    REQUIRE(starts_with(r.header("content-type"), "application/json"));
-    return parse_json(r.body);
-  }
-  long long count(const std::string& sql) {
-    pqxx::connection c(db.url());
-    pqxx::nontransaction tx(c);
-    return tx.exec1(sql)[0].as<long long>();
-  }
-};
-
-const Json* find_by_external_id(const Json& offers, const std::string& external_id) {
-  for (const auto& o : offers.items)
-    if (o["external_id"].text == external_id) return &o;
-  return nullptr;
-}
-
-std::vector<std::string> names(const Json& array) {
-  std::vector<std::string> out;
-  for (const auto& item : array.items) out.push_back(item.text);
-  return out;
-}
 
 void check_offer(const Json& offers, const std::string& external_id, const std::string& price,
                  const std::string& available, const std::string& min_limit, const std::string& max_limit,
@@ -86,10 +37,6 @@ void check_offer(const Json& offers, const std::string& external_id, const std::
   CHECK(names((*o)["payment_methods"]) == methods);
   CHECK((*o)["advertiser"].text == advertiser);
 }
-
-const std::string binance_sell = "/api/v1/binance/offers?fiat=VES&asset=USDT&tradeType=SELL";
-constexpr long long binance_valid = 8;  // of 9 in the fixture: one has price "abc"
-constexpr long long bybit_valid = 6;    // of 7: one has price null
 
 // Every offer of the response matches its row, read back through libpqxx.
 void check_rows_match(ApiFixture& api, const Json& offers) {
@@ -147,7 +94,7 @@ TEST_CASE("every /api/ route answers 401 without the key or with a wrong one, be
       CHECK(parse_json(r->body)["detail"].text == "Invalid API Key");
     }
   }
-  CHECK(parse_json(replay.stats())["total"].integer() == 0);
+  CHECK(calls_but_catalogue(replay) == 0);
 }
 
 TEST_CASE("binance offers: mapped from messy JSON, stored in one batch, returned exactly as stored") {
@@ -193,7 +140,7 @@ TEST_CASE("binance offers: mapped from messy JSON, stored in one batch, returned
   CHECK(stats["last_headers"].has("x-request-id"));
 }
 
-TEST_CASE("bybit offers: payment names from paymentTerms or the id table, malformed item skipped") {
+TEST_CASE("bybit offers: payment names from paymentTerms or the catalogue, malformed item skipped") {
   ReplayExchange replay;
   ApiFixture api(replay);
   auto offers = api.get_json("/api/v1/bybit/offers?fiat=VES&asset=USDT&tradeType=BUY");
@@ -250,7 +197,7 @@ TEST_CASE("bad query parameters: 422 listing each, and the exchange is not calle
   for (const auto& e : body["detail"].items) fields.insert(e["loc"].items.at(1).text);
   CHECK(fields == std::set<std::string>{"fiat", "asset", "tradeType", "page", "rows"});
   api.get_json("/api/v1/bybit/offers?page=101", 422);
-  CHECK(parse_json(replay.stats())["total"].integer() == 0);
+  CHECK(calls_but_catalogue(replay) == 0);
   CHECK(api.count("SELECT count(*) FROM offers") == 0);
 }
 
@@ -277,7 +224,7 @@ TEST_CASE("upstream failures: 502 or 504 with the exchange's name, and nothing s
     CHECK(contains(detail, c.detail_part));
     replay.reset();
   }
-  replay.fault("status:503", 1);
+  replay.fault("status:503", 1, bybit_items_path);
   auto bybit = api.get_json("/api/v1/bybit/offers", 502);
   CHECK(starts_with(bybit["detail"].text, "Error fetching Bybit offers: "));
   CHECK(api.count("SELECT count(*) FROM offers") == 0);
@@ -287,10 +234,10 @@ TEST_CASE("upstream failures: 502 or 504 with the exchange's name, and nothing s
 TEST_CASE("read-only exchange calls are retried after a 503; the retry is counted upstream") {
   ReplayExchange replay;
   ApiFixture api(replay, {{"UPSTREAM_RETRIES", "2"}});
-  replay.fault("status:503", 2);
+  replay.fault("status:503", 2, binance_search_path);
   auto offers = api.get_json(binance_sell);
   CHECK(offers.items.size() == binance_valid);
-  CHECK(parse_json(replay.stats())["total"].integer() == 3);
+  CHECK(requests_to(replay, binance_search_path) == 3);
 }
 
 TEST_CASE("a failure inside the storing transaction leaves no offer and no payment method") {
@@ -427,10 +374,10 @@ TEST_CASE("binance pairs: every asset with every fiat, sorted, then served from 
   for (const auto& p : pairs.items) got.push_back(p["asset"].text + "/" + p["fiat"].text);
   CHECK(got == std::vector<std::string>{"BTC/ARS", "BTC/COP", "BTC/VES", "FDUSD/ARS", "FDUSD/COP", "FDUSD/VES",
                                         "USDT/ARS", "USDT/COP", "USDT/VES"});
-  const auto calls = parse_json(replay.stats())["total"].integer();
+  const auto calls = calls_but_catalogue(replay);
   auto again = api.get_json("/api/v1/binance/pairs");
   CHECK(again.items.size() == pairs.items.size());
-  CHECK(parse_json(replay.stats())["total"].integer() == calls);
+  CHECK(calls_but_catalogue(replay) == calls);
 }
 
 TEST_CASE("TLS to the exchange: works with the test CA, fails closed without it") {
@@ -460,12 +407,12 @@ TEST_CASE("through a proxy: CONNECT for https, absolute-form for http") {
   auto stats = parse_json(proxy.stats());
   CHECK(stats["connect"].integer() >= 1);
   CHECK(stats["absolute"].integer() >= 1);
-  CHECK(parse_json(plain.stats())["total"].integer() == 1);
+  CHECK(requests_to(plain, bybit_items_path) == 1);
 }
 
 TEST_CASE("the scraper stores every target each round, survives a failing round, and stops on SIGTERM") {
   ReplayExchange replay;
-  replay.fault("status:500", 1);  // the first call of round 1 fails
+  replay.fault("status:500", 1, binance_search_path);  // the first call of round 1 fails
   ApiFixture api(replay, {{"SCRAPE_TARGETS", "binance:USDT/VES:BUY,bybit:USDT/VES:SELL"},
                           {"SCRAPE_INTERVAL_SECONDS", "1"},
                           {"UPSTREAM_RETRIES", "0"}});
@@ -481,11 +428,11 @@ TEST_CASE("the scraper stores every target each round, survives a failing round,
 
 TEST_CASE("SIGTERM during a slow scrape cancels the round and exits promptly") {
   ReplayExchange replay;
-  replay.fault("slow:20000", 0);
+  replay.fault("slow:20000", 0, binance_search_path);
   ApiFixture api(replay, {{"SCRAPE_TARGETS", "binance:USDT/VES:BUY"}, {"UPSTREAM_TIMEOUT_SECONDS", "60"}});
   // The request reached the exchange: the round is in flight.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (parse_json(replay.stats())["total"].integer() == 0 && std::chrono::steady_clock::now() < deadline)
+  while (requests_to(replay, binance_search_path) == 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
   const auto t0 = std::chrono::steady_clock::now();
   api.service.signal(SIGTERM);
@@ -500,6 +447,9 @@ TEST_CASE("bad exchange settings are configuration errors (exit 2, naming the va
            {"SCRAPE_TARGETS", "kraken:USDT/VES:BUY"},
            {"SCRAPE_TARGETS", "binance:USDT-VES:BUY"},
            {"BINANCE_BASE_URL", "ftp://example"},
+           {"BYBIT_PAYMENT_CATALOGUE_SECONDS", "abc"},
+           {"BYBIT_PAYMENT_CATALOGUE_SECONDS", "86401"},
+           {"BYBIT_PAYMENT_CATALOGUE_RETRY_SECONDS", "0"},
            {"USE_ORIGIN_PROXY", "true"}}) {
     // Named references, not a structured binding: clang 14 cannot capture one (INFO's lambda).
     const std::string& name = setting.first;

@@ -49,16 +49,6 @@ long long count_rows(const std::string& url, const std::string& where) {
   return tx.exec1("SELECT count(*) FROM telemetry_events WHERE " + where)[0].as<long long>();
 }
 
-// The value of the sample line that starts with `series` + ' ' (-1 if absent).
-double sample(const std::string& metrics, const std::string& series) {
-  std::size_t pos = 0;
-  while ((pos = metrics.find(series + ' ', pos)) != std::string::npos) {
-    if (pos == 0 || metrics[pos - 1] == '\n') return std::stod(metrics.substr(pos + series.size() + 1));
-    ++pos;
-  }
-  return -1;
-}
-
 std::string scrape(RawConnection& c) {
   REQUIRE(c.send(get("/metrics")));
   auto r = c.read_response();
@@ -179,9 +169,9 @@ TEST_CASE("queue overflow while the table is locked: dropped_total is the excess
   REQUIRE(scraped->status == 200);
   REQUIRE(c.wait_closed(5s));
   const std::string& metrics = scraped->body;
-  CHECK(sample(metrics, "telemetry_dropped_total") == kRequests - kCapacity);
-  CHECK(sample(metrics, "telemetry_queued") == kCapacity);  // bounded
-  CHECK(sample(metrics, "telemetry_written_total") == 0);
+  CHECK(metric_sample(metrics, "telemetry_dropped_total") == kRequests - kCapacity);
+  CHECK(metric_sample(metrics, "telemetry_queued") == kCapacity);  // bounded
+  CHECK(metric_sample(metrics, "telemetry_written_total") == 0);
 
   lock.commit();  // the database answers again: what was kept is written
   svc.signal(SIGTERM);
@@ -270,13 +260,13 @@ TEST_CASE("/metrics passes promtool, counters move with requests, pool gauges ma
   REQUIRE(c.send(get("/api/nothing-here")));
   REQUIRE(c.read_response());
   auto after = scrape(c);
-  CHECK(sample(after, series) - std::max(0.0, sample(before, series)) == 3);
+  CHECK(metric_sample(after, series) - std::max(0.0, metric_sample(before, series)) == 3);
   CHECK(contains(after, "http_server_request_duration_seconds_bucket{http_request_method=\"GET\",http_route=\"\","
                         "http_response_status_code=\"404\",le=\"+Inf\"} 1\n"));
   CHECK_FALSE(contains(after, "nothing-here"));  // route templates only, never raw paths
-  CHECK(sample(after, "http_server_active_requests") == 1);  // the scrape itself
-  CHECK(sample(after, "process_resident_memory_bytes") > 0);
-  CHECK(sample(after, "process_open_fds") > 0);
+  CHECK(metric_sample(after, "http_server_active_requests") == 1);  // the scrape itself
+  CHECK(metric_sample(after, "process_resident_memory_bytes") > 0);
+  CHECK(metric_sample(after, "process_open_fds") > 0);
   CHECK(contains(after, "build_info{service=\"p2p-dashboard\",version=\""));
 
   // Pool gauges and /debug/db read the same stats; nothing uses the pool in between.
@@ -286,14 +276,14 @@ TEST_CASE("/metrics passes promtool, counters move with requests, pool gauges ma
   REQUIRE(debug->status == 200);
   auto pool = parse_json(debug->body)["pool"];
   auto metrics = scrape(c);
-  CHECK(sample(metrics, "db_client_connections_max{pool_name=\"main\"}") == pool["max"].integer());
-  CHECK(sample(metrics, "db_client_connections_usage{pool_name=\"main\",state=\"idle\"}") == pool["idle"].integer());
-  CHECK(sample(metrics, "db_client_connections_usage{pool_name=\"main\",state=\"used\"}") ==
+  CHECK(metric_sample(metrics, "db_client_connections_max{pool_name=\"main\"}") == pool["max"].integer());
+  CHECK(metric_sample(metrics, "db_client_connections_usage{pool_name=\"main\",state=\"idle\"}") == pool["idle"].integer());
+  CHECK(metric_sample(metrics, "db_client_connections_usage{pool_name=\"main\",state=\"used\"}") ==
         pool["checked_out"].integer());
-  CHECK(sample(metrics, "db_client_connections_pending_requests{pool_name=\"main\"}") == pool["waiting"].integer());
-  CHECK(sample(metrics, "db_client_connections_timeouts_total{pool_name=\"main\"}") ==
+  CHECK(metric_sample(metrics, "db_client_connections_pending_requests{pool_name=\"main\"}") == pool["waiting"].integer());
+  CHECK(metric_sample(metrics, "db_client_connections_timeouts_total{pool_name=\"main\"}") ==
         pool["timeouts_total"].integer());
-  CHECK(sample(metrics, "db_client_connections_wait_time_seconds_count{pool_name=\"main\"}") ==
+  CHECK(metric_sample(metrics, "db_client_connections_wait_time_seconds_count{pool_name=\"main\"}") ==
         pool["acquired_total"].integer());
 
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {

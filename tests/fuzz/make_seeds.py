@@ -42,12 +42,17 @@ http = {
     "pipelined-three": crlf("GET /livez HTTP/1.1", "Host: a") + crlf("HEAD /metrics HTTP/1.1", "Host: a")
                        + crlf("GET /api/v1/stats?window=1h HTTP/1.1", "Host: a", "Connection: close"),
     "http10-keep-alive": crlf("GET /health HTTP/1.0", "Connection: keep-alive") + crlf("GET /ready HTTP/1.0"),
-    "post-body": "POST /api/v1/offers HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+    "post-body": "POST /api/v1/echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
                  "Content-Length: 17\r\n\r\n{\"fiat\": \"VES\"}\r\n",
-    "post-chunked": "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "post-body-on-get-route": "POST /api/v1/offers HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+    "post-chunked": "POST /api/v1/echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
-    "expect-100-continue": "PUT /upload HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nabcde",
-    "body-over-tiny-limit": "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + "x" * 100,
+    "chunked-then-gzip": "POST /api/v1/echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+    "endless-chunk-extension": "POST /api/v1/echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "1;" + "a" * 2000,
+    "http2-preface": "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "expect-100-continue": "POST /api/v1/echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nabcde",
+    "body-over-tiny-limit": "POST /api/v1/echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + "x" * 100,
     "header-over-tiny-limit": crlf("GET / HTTP/1.1", "Host: a", "Cookie: " + "c" * 300),
     "bad-request-line": "GET /health HTTP/9.9\r\n\r\n",
     "partial-header": "GET /health HTTP/1.1\r\nHost: a\r\nX-Slow",

@@ -825,6 +825,40 @@ TEST_CASE("a caller waiting for a busy origin honours its total timeout") {
   });
 }
 
+TEST_CASE("max_waiters: a call beyond the queue fails at once instead of waiting") {
+  Harness h;
+  AsyncEvent seen(h.loop.get_executor());
+  auto& server = h.server(stall(&seen));
+  auto settings = test_settings();
+  settings.max_connections_per_origin = 1;
+  settings.max_waiters = 1;
+  auto& client = h.client(settings);
+  h.run([&]() -> asio::awaitable<void> {
+    std::optional<ClientError> holder, waiter, crowded;
+    long long crowded_took = 0;
+    auto call = [&](std::string path, std::chrono::milliseconds timeout, std::optional<ClientError>& out) -> asio::awaitable<void> {
+      auto request = get(server.url(path));
+      request.timeout = timeout;
+      out = co_await failure_of(client, request);
+    };
+    auto third = [&]() -> asio::awaitable<void> {
+      co_await seen.wait();  // the holder has the only connection
+      REQUIRE(client.stats().in_flight == 2);  // the waiter queued as it started, before any I/O
+      const auto t0 = Clock::now();
+      co_await call("/third", 5000ms, crowded);
+      crowded_took = ms_since(t0);
+    };
+    co_await (call("/hold", 1500ms, holder) && call("/wait", 300ms, waiter) && third());
+    REQUIRE(crowded);
+    CHECK(crowded->phase() == ClientPhase::timeout);
+    CHECK(std::string(crowded->what()).find("1 calls already wait for a connection") != std::string::npos);
+    CHECK(crowded_took < 500);
+    REQUIRE(waiter);
+    CHECK(waiter->phase() == ClientPhase::timeout);
+    CHECK(server.connections == 1);
+  });
+}
+
 // ---------------------------------------------------------------- TLS
 
 TEST_CASE("TLS: a server certified by ca_file is trusted, by name and by IP, and the connection is reused") {

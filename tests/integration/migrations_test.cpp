@@ -242,11 +242,52 @@ TEST_SUITE("pg-migrations") {
     // The indexes the history queries (keyset pagination, newest first) rely on.
     const auto indexes = oracle_rows(db.url(), "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'offers' "
                                                "AND indexname <> 'offers_pkey' ORDER BY indexname");
-    REQUIRE(indexes.size() == 2);
+    REQUIRE(indexes.size() == 4);  // two more from 0005, checked below
     CHECK(indexes[0][0] == "offers_history_idx");
     CHECK(contains(indexes[0][1], "USING btree (fetched_at DESC, id DESC)"));
     CHECK(indexes[1][0] == "offers_market_history_idx");
     CHECK(contains(indexes[1][1], "USING btree (exchange, fiat, asset, trade_type, fetched_at DESC, id DESC)"));
+  }
+
+  TEST_CASE("the schema of 0005_offer_advertiser_reputation: checked columns and the filters' indexes") {
+    SKIP_WITHOUT_DATABASE(url);
+    PgTestDatabase db("mig", *url);
+    Session(db.conninfo(), spdlog::level::warn).apply(p2p::migrations());
+
+    pqxx::connection c(db.url());
+    const std::string insert =
+        "INSERT INTO offers (exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit";
+    {
+      pqxx::work tx(c);
+      // Without reputation: unknown, not a merchant.
+      const auto row = tx.exec1(insert + ") VALUES ('bybit', 'x1', 'VES', 'USDT', 'BUY', 1, 1, 1, 1)"
+                                         " RETURNING advertiser_orders_30d IS NULL, advertiser_completion_rate IS NULL,"
+                                         " merchant");
+      CHECK(row[0].as<bool>());
+      CHECK(row[1].as<bool>());
+      CHECK_FALSE(row[2].as<bool>());
+      const auto rate = tx.exec1(insert + ", advertiser_orders_30d, advertiser_completion_rate, merchant) VALUES"
+                                          " ('bybit', 'x2', 'VES', 'USDT', 'BUY', 1, 1, 1, 1, 0, 0.123456789, true)"
+                                          " RETURNING advertiser_completion_rate::text");
+      CHECK(rate[0].as<std::string>() == "0.12345679");  // numeric(9,8)
+      tx.commit();
+    }
+    for (const std::string values : {"-1, 0.5", "1, 1.00000001", "1, -0.1"}) {
+      INFO(values);
+      CHECK_THROWS_AS(pqxx::work(c).exec0(insert + ", advertiser_orders_30d, advertiser_completion_rate) VALUES"
+                                                   " ('b', 'x', 'VES', 'USDT', 'BUY', 1, 1, 1, 1, " + values + ")"),
+                      pqxx::check_violation);
+    }
+    const auto partial = oracle_rows(db.url(), "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'offers'"
+                                               " AND indexname LIKE 'offers_merchant_%' ORDER BY indexname");
+    REQUIRE(partial.size() == 2);
+    CHECK(partial[0][0] == "offers_merchant_history_idx");
+    CHECK(contains(partial[0][1], "USING btree (fetched_at DESC, id DESC) WHERE merchant"));
+    CHECK(partial[1][0] == "offers_merchant_market_history_idx");
+    CHECK(contains(partial[1][1],
+                   "USING btree (exchange, fiat, asset, trade_type, fetched_at DESC, id DESC) WHERE merchant"));
+    CHECK(oracle_scalar(db.url(), "SELECT indexdef FROM pg_indexes WHERE indexname = 'offer_payment_methods_method_idx'")
+              .find("(payment_method_id, offer_id)") != std::string::npos);
   }
 
   TEST_CASE("a second run applies nothing and changes nothing") {

@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "app/exchanges/exchange.hpp"
 
 namespace test_support {
@@ -19,6 +22,16 @@ inline void check_offer(const p2p::Offer& actual, const p2p::Offer& expected) {
   CHECK(actual.max_limit == expected.max_limit);
   CHECK(actual.payment_methods == expected.payment_methods);
   CHECK(actual.advertiser == expected.advertiser);
+  CHECK(actual.advertiser_orders_30d == expected.advertiser_orders_30d);
+  CHECK(actual.advertiser_completion_rate == expected.advertiser_completion_rate);
+  CHECK(actual.merchant == expected.merchant);
+}
+
+// "field:reason" of each field mapping noted as unusable, in order.
+inline std::vector<std::string> invalid_fields(const p2p::FetchResult& result) {
+  std::vector<std::string> out;
+  for (const auto& f : result.notes.invalid) out.push_back(std::string(f.field) + ":" + std::string(f.reason));
+  return out;
 }
 
 // A page of exactly one offer, none skipped.

@@ -94,10 +94,10 @@ std::string ReplayExchange::base_url() const {
   return (scheme_ == Scheme::https ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(port_);
 }
 
-void ReplayExchange::fault(const std::string& fault, int count) {
+void ReplayExchange::fault(const std::string& fault, int count, const std::string& path) {
   if (scheme_ == Scheme::https) throw std::logic_error("fault control is plain-HTTP only; use an http replay");
   control(port_, "POST", "/_control/fault",
-          "{\"fault\":\"" + fault + "\",\"count\":" + std::to_string(count) + "}");
+          "{\"fault\":\"" + fault + "\",\"count\":" + std::to_string(count) + ",\"path\":\"" + path + "\"}");
 }
 
 void ReplayExchange::reset() {

@@ -31,8 +31,9 @@ class ReplayExchange {
   // http://127.0.0.1:PORT or https://localhost:PORT (the name the test certificate carries).
   std::string base_url() const;
 
-  // POST /_control/fault {"fault":..,"count":..}; count 0 = until reset().
-  void fault(const std::string& fault, int count = 0);
+  // POST /_control/fault {"fault":..,"count":..,"path":..}; count 0 = until
+  // reset(); the fault hits requests whose path starts with `path` ("" = all).
+  void fault(const std::string& fault, int count = 0, const std::string& path = "");
   void reset();
   // GET /_control/stats as raw JSON text.
   std::string stats() const;

@@ -86,6 +86,12 @@ Env base_service_env() {
       {"SHUTDOWN_GRACE_SECONDS", "5"},
       {"LOG_LEVEL", "debug"},
       {"THREADS", "2"},
+      // No e2e service reaches a real exchange; the Bybit payment catalogue,
+      // fetched in the background from start-up on, is off unless a test
+      // points the service at the replay exchange and turns it on.
+      {"BINANCE_BASE_URL", "http://127.0.0.1:1"},
+      {"BYBIT_BASE_URL", "http://127.0.0.1:1"},
+      {"BYBIT_PAYMENT_CATALOGUE_SECONDS", "0"},
   };
 }
 
@@ -115,7 +121,10 @@ RunningService::RunningService(std::string binary, const Env& overrides, std::ch
 
     std::string out = process_->output();
     bool port_taken = out.find("already in use") != std::string::npos;
-    if (port_taken && !fixed_port && attempt < 3) continue;
+    if (port_taken && !fixed_port && attempt < 3) {
+      earlier_output_.append(out).append("(port ").append(std::to_string(port_)).append(" was taken; started again)\n");
+      continue;
+    }
     throw std::runtime_error("p2p-dashboard did not become ready within " + std::to_string(ready_timeout.count()) +
                              " ms; output:\n" + out);
   }

@@ -70,11 +70,14 @@ class RunningService {
                                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return process_->wait_for_line(needle, timeout);
   }
-  std::string output() const { return process_->output(); }
+  // Everything the service printed, including earlier attempts that lost
+  // the race for their port (each did its start-up work, migrations included).
+  std::string output() const { return earlier_output_ + process_->output(); }
 
  private:
   int port_ = 0;
   std::unique_ptr<ChildProcess> process_;
+  std::string earlier_output_;
 };
 
 // Runs `binary args...` with exactly `env` to completion (bounded by `timeout`):

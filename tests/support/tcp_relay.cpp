@@ -38,7 +38,9 @@ bool write_all(int fd, const char* data, std::size_t n) {
 
 }  // namespace
 
-TcpRelay::TcpRelay(int target_port) : target_port_(target_port) {
+TcpRelay::TcpRelay(int target_port) : TcpRelay([target_port]() -> std::optional<int> { return target_port; }) {}
+
+TcpRelay::TcpRelay(std::function<std::optional<int>()> pick) : pick_(std::move(pick)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw std::runtime_error("relay: socket failed");
   int one = 1;
@@ -124,14 +126,16 @@ void TcpRelay::run() {
     if (fds[1].revents & POLLIN) {
       const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
-        const int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        auto target = loopback(target_port_);
+        const auto port = pick_();
+        const int server = port ? ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+        auto target = loopback(port.value_or(0));
         if (server >= 0 && ::connect(server, reinterpret_cast<sockaddr*>(&target), sizeof target) == 0) {
           std::lock_guard lock(mutex_);
           pairs_.push_back({client, server});
         } else {
           if (server >= 0) ::close(server);
           ::close(client);
+          ++refused_;
         }
       }
     }

@@ -184,3 +184,80 @@ TEST_CASE("binance: pairs fail when either response is an error or has no P2P ar
                        UpstreamError);
   CHECK_THROWS_AS(map_binance_pairs("{", fiats), UpstreamError);
 }
+
+TEST_CASE("binance: reputation comes from advertiser.monthOrderCount, monthFinishRate and userType") {
+  test_support::CapturedLog log;
+  auto advertiser = [](std::string_view id, std::string_view members) {
+    return item(id, "\"1\"", "", std::string(R"(,"advertiser":{"nickName":"Ana",)").append(members).append("}"));
+  };
+  auto result = map(ok(list({advertiser("1", R"("monthOrderCount":412,"monthFinishRate":0.981,"userType":"merchant")"),
+                             advertiser("2", R"("monthOrderCount":"88","monthFinishRate":"0.97","userType":"user")"),
+                             advertiser("3", R"("monthOrderCount":0,"monthFinishRate":1,"userType":"MERCHANT")"),
+                             advertiser("4", R"("monthOrderCount":2147483647,"monthFinishRate":0,"userType":"User")"),
+                             advertiser("5", R"("monthOrderCount":57.0,"monthFinishRate":0.123456789)")})),
+                    log);
+  REQUIRE(result.offers.size() == 5);
+  const auto& o = result.offers;
+  CHECK(o[0].advertiser_orders_30d == 412);
+  CHECK(o[0].advertiser_completion_rate == "0.981");
+  CHECK(o[0].merchant);
+  CHECK(o[1].advertiser_orders_30d == 88);  // digit strings are numbers too
+  CHECK(o[1].advertiser_completion_rate == "0.97");
+  CHECK_FALSE(o[1].merchant);
+  CHECK(o[2].advertiser_orders_30d == 0);
+  CHECK(o[2].advertiser_completion_rate == "1");
+  CHECK(o[2].merchant);  // any case
+  CHECK(o[3].advertiser_orders_30d == 2147483647);
+  CHECK(o[3].advertiser_completion_rate == "0");
+  CHECK_FALSE(o[3].merchant);
+  CHECK(o[4].advertiser_orders_30d == 57);             // an integral double
+  CHECK(o[4].advertiser_completion_rate == "0.12345679");  // rounded to 8 places like every decimal
+  CHECK_FALSE(o[4].merchant);
+  CHECK(test_support::invalid_fields(result) == std::vector<std::string>{"merchant:missing"});
+}
+
+TEST_CASE("binance: absent, null, malformed and out-of-range reputation is unknown and noted, never a skip") {
+  test_support::CapturedLog log;
+  auto advertiser = [](std::string_view id, std::string_view value) {
+    return item(id, "\"1\"", "", std::string(",\"advertiser\":").append(value));
+  };
+  auto result = map(
+      ok(list({advertiser("1", "null"), advertiser("2", R"({"nickName":"Ana"})"),
+               advertiser("3", R"({"monthOrderCount":null,"monthFinishRate":null,"userType":null})"),
+               advertiser("4", R"({"monthOrderCount":"lots","monthFinishRate":"abc","userType":7})"),
+               advertiser("5", R"({"monthOrderCount":12.5,"monthFinishRate":true,"userType":"vip"})"),
+               advertiser("6", R"({"monthOrderCount":-3,"monthFinishRate":1.5,"userType":["merchant"]})"),
+               advertiser("7", R"({"monthOrderCount":2147483648,"monthFinishRate":-0.1})"),
+               advertiser("8", R"({"monthOrderCount":"-4","monthFinishRate":"98"})"),
+               advertiser("9", R"({"monthOrderCount":18446744073709551615,"monthFinishRate":"1.00000001"})")})),
+      log);
+  REQUIRE(result.offers.size() == 9);
+  CHECK(result.skipped == 0);
+  for (const Offer& o : result.offers) {
+    INFO("offer ", o.external_id);
+    CHECK_FALSE(o.advertiser_orders_30d);
+    CHECK_FALSE(o.advertiser_completion_rate);
+    CHECK_FALSE(o.merchant);
+  }
+  const std::string orders = "advertiser_orders_30d:", rate = "advertiser_completion_rate:", merchant = "merchant:";
+  CHECK(test_support::invalid_fields(result) ==
+        std::vector<std::string>{
+            orders + "missing",      rate + "missing",      merchant + "missing",         // advertiser null
+            orders + "missing",      rate + "missing",      merchant + "missing",         // no members
+            orders + "missing",      rate + "missing",      merchant + "missing",         // null members
+            orders + "malformed",    rate + "malformed",    merchant + "malformed",       // wrong kinds
+            orders + "malformed",    rate + "malformed",    merchant + "malformed",       // 12.5, true, "vip"
+            orders + "out_of_range", rate + "out_of_range", merchant + "malformed",       // -3, 1.5, a list
+            orders + "out_of_range", rate + "out_of_range", merchant + "missing",         // 2^31, -0.1
+            orders + "out_of_range", rate + "out_of_range", merchant + "missing",         // "-4", 98 (not a fraction)
+            orders + "out_of_range", rate + "out_of_range", merchant + "missing"});       // 2^64-1, above 1
+  CHECK(log.text().empty());  // reported through the notes (and debug lines), not warnings
+}
+
+TEST_CASE("binance: a skipped offer's reputation is not noted") {
+  test_support::CapturedLog log;
+  auto result = map(ok(list({item(R"("1")", R"("abc")", "", R"(,"advertiser":{"monthOrderCount":"lots"})")})), log);
+  CHECK(result.offers.empty());
+  CHECK(result.skipped == 1);
+  CHECK(result.notes.invalid.empty());
+}

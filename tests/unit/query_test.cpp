@@ -3,7 +3,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "lib/core/utf8.hpp"
 #include "lib/http/query.hpp"
 
 using namespace svc::http;
@@ -84,6 +83,31 @@ TEST_CASE("integer edges: bounds inclusive, junk, overflow, lower bound message"
   CHECK(d[3].at("input") == "");
 }
 
+TEST_CASE("integer edges: int64 bounds and beyond, one sign only") {
+  QueryParams bounds("max=9223372036854775807&min=-9223372036854775808");
+  CHECK(bounds.integer("max", 7, INT64_MIN, INT64_MAX) == INT64_MAX);
+  CHECK(bounds.integer("min", 7, INT64_MIN, INT64_MAX) == INT64_MIN);
+  for (std::string raw : {"9223372036854775808", "-9223372036854775809", "%2B-1", "%2B%2B1", "--1", "%2B", "-"}) {
+    CAPTURE(raw);
+    QueryParams q("x=" + raw);
+    CHECK(q.integer("x", 7, INT64_MIN, INT64_MAX) == 7);
+    REQUIRE(q.errors().size() == 1);
+    CHECK(q.errors()[0].type == "int_parsing");
+  }
+  QueryParams limit("limit=9223372036854775807");
+  limit.integer("limit", 50, 1, 500);
+  REQUIRE(limit.errors().size() == 1);
+  CHECK(limit.errors()[0].type == "less_than_equal");
+}
+
+TEST_CASE("an input that is not UTF-8 is echoed as U+FFFD: the 422 stays valid JSON") {
+  QueryParams q("fiat=%FF%FEx");
+  q.matching("fiat", "VES", "^[A-Z0-9]{2,10}$", upper_alnum_2_10);
+  auto res = validation_response(q.errors());
+  auto body = json::parse(res.body());  // Boost.JSON rejects invalid UTF-8
+  CHECK(body.at("detail").at(0).at("input") == "\xEF\xBF\xBD\xEF\xBF\xBDx");
+}
+
 TEST_CASE("booleans and literals with three alternatives") {
   QueryParams q("on=TRUE&off=0&bad=maybe&ex=kraken");
   CHECK(q.boolean("on", false));
@@ -100,21 +124,12 @@ TEST_CASE("booleans and literals with three alternatives") {
 // Found by tests/fuzz/router_query_fuzz.cpp (corpus: crash-422-invalid-utf8):
 // a percent-decoded value is any bytes, and the 422 echoed them raw, which
 // no JSON parser that checks UTF-8 (Boost.JSON's, browsers') accepts.
-TEST_CASE("a 422 that echoes a value which is not UTF-8 is still valid JSON, with U+FFFD for the bad bytes") {
+TEST_CASE("a 422 that echoes a value which is not UTF-8 is still valid JSON, with U+FFFD for each bad byte") {
   QueryParams q("verbose=tr%00%90%90e&rows=%E2%82");
   q.boolean("verbose", false);
   q.integer("rows", 20, 1, 20);
   auto body = json::parse(validation_response(q.errors()).body());  // throws on invalid UTF-8
   auto& detail = body.at("detail").as_array();
   CHECK(detail[0].at("input").as_string() == std::string("tr\0\xEF\xBF\xBD\xEF\xBF\xBD" "e", 10));
-  CHECK(detail[1].at("input").as_string() == "\xEF\xBF\xBD");  // a truncated sequence is one U+FFFD
-}
-
-TEST_CASE("valid_utf8 keeps well-formed text and replaces each maximal ill-formed subpart") {
-  using svc::core::valid_utf8;
-  CHECK(valid_utf8("plain, caf\xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x98\x80") == "plain, caf\xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x98\x80");
-  CHECK(valid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");          // overlong '/': two bad bytes
-  CHECK(valid_utf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
-  CHECK(valid_utf8("\xF4\x90\x80\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // above U+10FFFF
-  CHECK(valid_utf8("a\xF0\x9F\x98") == "a\xEF\xBF\xBD");                // truncated at the end
+  CHECK(detail[1].at("input").as_string() == "\xEF\xBF\xBD\xEF\xBF\xBD");  // a truncated sequence: one per byte
 }
