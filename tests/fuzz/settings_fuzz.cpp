@@ -110,8 +110,7 @@ void target_url(std::string_view text) {
 }
 
 // The proxy's password (user:password@) never reaches its display form nor
-// an error message. (A host may itself hold a percent-encoded '@':
-// "http://s%40128" displays as "http://s@128:80"; no secret is shown.)
+// an error message.
 void proxy_url(std::string_view text) {
   std::vector<std::string> secrets;
   auto scheme_end = text.find("://");
@@ -125,6 +124,7 @@ void proxy_url(std::string_view text) {
   try {
     auto proxy = http::parse_proxy_url(text);
     FUZZ_CHECK(proxy.port != 0 && !proxy.host.empty());
+    FUZZ_CHECK(proxy.display.find('@') == std::string::npos);  // no user info, and no '@' in a host
     check_no_secret(proxy.display, secrets);
   } catch (const std::invalid_argument& e) {
     check_no_secret(e.what(), secrets);
