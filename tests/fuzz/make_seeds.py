@@ -80,7 +80,8 @@ router = [
 for name, pattern, target, method in router:
     write("router_query", name, (fdp_string(pattern) + target).encode() + bytes([methods[method]]))
 
-# ---- exchange_mapping: '0' Binance offers, '1' Bybit offers, '2' pairs (config NUL fiats)
+# ---- exchange_mapping: '0' Binance offers, '1' Bybit offers, '2' pairs (config NUL fiats),
+#      '3' Bybit's payment catalogue
 binance = (fixtures / "binance_search.json").read_bytes()
 bybit = (fixtures / "bybit_items.json").read_bytes()
 write("exchange_mapping", "binance-search-fixture", b"0" + binance)
@@ -88,6 +89,7 @@ write("exchange_mapping", "bybit-items-fixture", b"1" + bybit)
 write("exchange_mapping", "binance-pairs-fixtures",
       b"2" + (fixtures / "binance_portal_config.json").read_bytes() + b"\0"
       + (fixtures / "binance_fiat_list.json").read_bytes())
+write("exchange_mapping", "bybit-payment-list-fixture", b"3" + (fixtures / "bybit_payment_list.json").read_bytes())
 write("exchange_mapping", "binance-error-code", b'0{"code":"100001","message":"too many requests","data":null,"success":false}')
 write("exchange_mapping", "bybit-error-code", b'1{"ret_code":10001,"ret_msg":"params error","result":null}')
 write("exchange_mapping", "bybit-empty-page",
