@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "lib/core/escape.hpp"
 
 namespace svc::config {
 
@@ -23,6 +24,15 @@ constexpr std::string_view masked = "***";
 // Reasons name what is wrong and what would be right; none quotes anything
 // from the user-info part, so the password cannot leak through them.
 [[noreturn]] void reject(std::string reason) { throw std::invalid_argument(std::move(reason)); }
+
+// A piece of the URL in "...", escaped: a percent-decoded query key may hold
+// a newline (%0A), and the error is one line.
+std::string quoted(std::string_view text) {
+  std::string out("\"");
+  core::append_escaped(out, text, core::Escape::quoted);
+  out += '"';
+  return out;
+}
 
 constexpr std::string_view malformed_reason =
     "malformed URL (percent-encode special characters in the user name and password, e.g. @ as %40)";
@@ -65,7 +75,7 @@ std::string accepted_driver(std::string_view scheme) {
   if (name.size() > sqlalchemy_prefix.size() && name.starts_with(sqlalchemy_prefix)) {
     return name.substr(sqlalchemy_prefix.size());
   }
-  reject("scheme \"" + std::string(scheme) + "\" is not postgresql, postgres or postgresql+<driver>");
+  reject("scheme " + quoted(scheme) + " is not postgresql, postgres or postgresql+<driver>");
 }
 
 // libpq would cut a value at an embedded NUL, silently using another value.
@@ -79,7 +89,7 @@ std::uint16_t port_number(std::string_view text) {
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (ec != std::errc{} || ptr != end || value < 1 || value > 65535) {
-    reject("port \"" + std::string(text) + "\" is not 1-65535");
+    reject("port " + quoted(text) + " is not 1-65535");
   }
   return static_cast<std::uint16_t>(value);
 }
@@ -191,8 +201,8 @@ DatabaseUrl parse_database_url(std::string_view url) {
 
   // '+' is not a space for libpq, so no form-style decoding.
   for (const auto& param : view.params(urls::encoding_opts(false))) {
-    if (!is_keyword(param.key)) reject("query parameter \"" + param.key + "\" is not a libpq keyword");
-    if (!param.has_value) reject("query parameter \"" + param.key + "\" has no value (expected " + param.key + "=value)");
+    if (!is_keyword(param.key)) reject("query parameter " + quoted(param.key) + " is not a libpq keyword");
+    if (!param.has_value) reject("query parameter " + quoted(param.key) + " has no value (expected " + param.key + "=value)");
     result.options[param.key] = without_nul(param.value, "query parameter \"" + param.key + "\"");
   }
   return result;

@@ -1,5 +1,6 @@
 #include "lib/http/client_url.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -41,6 +42,14 @@ const char* endpoint_of(const urls::url_view& url, std::uint16_t default_port, E
   out.host = url.host_address();
   if (out.host.empty()) return "it has no host";
   if (out.host.find('\0') != std::string::npos) return "its host contains a NUL byte";
+  // host_address() is percent-decoded: "121%80" would reach DNS and the Host
+  // header as a raw 0x80 byte. A name is letters, digits, '-', '.' and '_'.
+  if (url.host_type() == urls::host_type::name &&
+      !std::all_of(out.host.begin(), out.host.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+               c == '_';
+      }))
+    return "its host is not a DNS name (letters, digits, '-', '.', '_')";
   out.port = default_port;
   if (url.has_port()) {
     // port_number() wraps values above 65535: parse the digits ourselves.
@@ -101,6 +110,10 @@ TargetUrl parse_target_url(std::string_view url) {
   result.ip_literal = endpoint.ip_literal;
   result.authority = std::move(endpoint.authority);
   std::string_view path = view.encoded_path();
+  // After an authority the path is empty or starts with '/' (RFC 3986
+  // path-abempty). Boost.URL 1.81 reads "http://h:12ab/x" as port 12 and
+  // path "ab/x"; that is a malformed port, not a path.
+  if (!path.empty() && path.front() != '/') reject_target(url, "its port is not a number from 1 to 65535");
   if (path.empty()) path = "/";
   result.target.assign(path.data(), path.size());
   if (view.has_query()) result.target.append("?").append(view.encoded_query());

@@ -35,6 +35,7 @@
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
+#include "lib/http/request_parsing.hpp"
 #include "lib/http/target.hpp"
 #include "lib/telemetry/logging.hpp"
 #include "lib/telemetry/trace_context.hpp"
@@ -65,10 +66,6 @@ constexpr auto kAcceptBackoffFirst = std::chrono::milliseconds(10);
 constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
 // What repeats once per connection is logged once per interval.
 constexpr auto kEpisodeLogInterval = std::chrono::seconds(10);
-// The read buffer holds at most a header plus this: Beast 1.81 checks its
-// header limit on the request header only, not on a chunk line (an endless
-// chunk extension) or the trailer section, which it buffers whole.
-constexpr std::size_t kReadSlack = 16 * 1024;
 // Between requests a connection keeps at most this much of it.
 constexpr std::size_t kIdleBufferBytes = 4096;
 // Descriptors the process needs besides its client connections (listener,
@@ -77,48 +74,6 @@ constexpr std::size_t kReservedDescriptors = 64;
 
 long long ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
-}
-
-// Beast refuses every version but 1.0 and 1.1 as bad_version (400); a
-// request line naming another major version, as the HTTP/2 connection
-// preface "PRI * HTTP/2.0" does, is answered 505 instead (RFC 9110 15.6.6).
-bool names_other_major_version(const beast::flat_buffer& buffer) {
-  const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-  const auto eol = data.find("\r\n");
-  if (eol == std::string_view::npos || eol < 9) return false;
-  const auto v = data.substr(eol - 9, 9);  // " HTTP/d.d"
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]) && v[6] != '1';
-}
-
-// Transfer-Encoding (RFC 9112): only in HTTP/1.1 (section 6.1), chunked
-// last and once (section 6.3: otherwise 400, then close); chunked is the
-// only coding implemented (501 for others). Beast itself rejects
-// Content-Length with Transfer-Encoding, conflicting Content-Lengths and a
-// repeated chunked field, but reads "chunked, gzip" as a message without a
-// body.
-std::optional<Response> framing_error(const Request& header) {
-  auto [first, last] = header.base().equal_range(bhttp::field::transfer_encoding);
-  if (first == last) return std::nullopt;
-  if (header.version() == 10) return error_response(Status::bad_request, "Bad Request: Transfer-Encoding in HTTP/1.0");
-  std::vector<std::string_view> codings;
-  for (auto it = first; it != last; ++it) {
-    std::string_view list(it->value().data(), it->value().size());
-    while (!list.empty()) {
-      auto comma = list.find(',');
-      auto coding = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
-      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
-      if (!coding.empty()) codings.push_back(coding);
-    }
-  }
-  const auto chunked = [](std::string_view c) { return beast::iequals(c, "chunked"); };
-  if (codings.empty() || !chunked(codings.back()) || std::any_of(codings.begin(), codings.end() - 1, chunked))
-    return error_response(Status::bad_request, "Bad Request: Transfer-Encoding must end with chunked, once");
-  if (codings.size() > 1)
-    return error_response(Status::not_implemented, "Transfer-Encoding other than chunked is not implemented");
-  return std::nullopt;
 }
 
 bool is_disconnect(const boost::system::error_code& ec) {
@@ -258,7 +213,7 @@ struct Server::Session {
 
   tcp::socket socket;
   asio::steady_timer watchdog;        // see Server::watch_deadline
-  beast::flat_buffer buffer;          // max_size: the header limit plus kReadSlack
+  beast::flat_buffer buffer;          // max_size: read_buffer_limit()
   asio::cancellation_signal cancel;  // emitted on the session's loop only
   RequestIdGenerator ids;
   telemetry::TraceIdGenerator traces;
@@ -385,7 +340,7 @@ void Server::spawn_session(tcp::socket socket, Clock::time_point now) {
   socket.set_option(tcp::no_delay(true), ec);
   auto n = connections_total_.fetch_add(1, std::memory_order_relaxed);
   auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden,
-                                           settings_.max_header_bytes + kReadSlack);
+                                           read_buffer_limit(settings_));
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.emplace(session.get(), session);
@@ -530,23 +485,16 @@ asio::awaitable<bool> Server::wait_for_request_bytes(Session& s) {
   co_return true;
 }
 
-std::optional<Response> Server::read_error_response(const boost::system::error_code& ec) const {
+std::optional<Response> Server::read_error_response(const Session& s, const boost::system::error_code& ec) const {
   if (ec == beast::error::timeout) {
     // Slowloris: a client that does not finish its request in time gets no answer.
     log_.debug("dropped a client that did not send its request in time");
     return std::nullopt;
   }
   if (is_disconnect(ec)) return std::nullopt;
-  if (ec == bhttp::error::header_limit)
-    return error_response(Status::request_header_fields_too_large,
-                          "Request header too large (limit " + std::to_string(settings_.max_header_bytes) + " bytes)");
-  if (ec == bhttp::error::body_limit)
-    return error_response(Status::payload_too_large,
-                          "Request body too large (limit " + std::to_string(settings_.max_body_bytes) + " bytes)");
-  if (ec == bhttp::error::buffer_overflow)
-    return error_response(Status::bad_request, "Bad Request: chunk line or trailer section over " +
-                                                   std::to_string(settings_.max_header_bytes + kReadSlack) + " bytes");
-  return error_response(Status::bad_request, "Bad Request: " + ec.message());
+  const auto& buffer = s.buffer;  // the request line, for a 505
+  return request_error_response(ec, settings_,
+                                {static_cast<const char*>(buffer.data().data()), buffer.size()});
 }
 
 asio::awaitable<Server::ReadOutcome> Server::refuse(Session& s, std::optional<Response> response) {
@@ -560,37 +508,21 @@ asio::awaitable<Server::ReadOutcome> Server::refuse(Session& s, std::optional<Re
 // body is read only for a route that takes one.
 asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Handled& h) {
   auto& parser = h.parser;
-  parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
-  parser.body_limit(settings_.max_body_bytes);
+  apply_request_limits(parser, settings_);
 
   s.arm(settings_.header_timeout);
   auto [header_ec, n] = co_await bhttp::async_read_header(s.socket, s.buffer, parser, nothrow);
-  if (auto ec = s.disarm(header_ec)) {
-    if (ec == bhttp::error::bad_version && names_other_major_version(s.buffer))
-      co_return co_await refuse(s, error_response(Status::http_version_not_supported, "HTTP Version Not Supported"));
-    co_return co_await refuse(s, read_error_response(ec));
-  }
-  const Request& header = parser.get();
-  if (auto bad = framing_error(header)) co_return co_await refuse(s, std::move(bad));
-  auto target = parse_target(header.target());
-  if (!target || (target->form == Target::Form::asterisk && header.method() != Verb::options))
-    co_return co_await refuse(s, error_response(Status::bad_request, "Bad Request: invalid request target"));
-  h.target = *target;
-  h.path = target->path;
-  if (target->form != Target::Form::asterisk) h.match = router_.match(header.method(), target->path);
+  if (auto ec = s.disarm(header_ec)) co_return co_await refuse(s, read_error_response(s, ec));
+  auto decision = decide_on_header(parser.get(), parser.is_done(), router_);
+  if (decision.refusal) co_return co_await refuse(s, std::move(decision.refusal));
+  h.target = decision.target;
+  h.path = decision.target.path;
+  h.match = std::move(decision.match);
   if (h.match.route != nullptr) h.route = h.match.route->pattern;
-  if (parser.is_done()) co_return ReadOutcome::request;
+  h.close_after = decision.close_after;
+  if (!decision.read_body) co_return ReadOutcome::request;
 
-  // A body follows.
-  if (h.match.route == nullptr) {
-    // 404, 405 or OPTIONS *: the answer does not depend on the body, so it
-    // goes out without reading it, and the connection closes after it.
-    h.close_after = true;
-    co_return ReadOutcome::request;
-  }
-  if (!h.match.route->options.takes_body)
-    co_return co_await refuse(s, error_response(Status::payload_too_large, "Request body not accepted on this route"));
-  if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
+  if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
     bhttp::response<bhttp::empty_body> go_on{Status::continue_, 11};
     s.arm(settings_.idle_timeout);
     auto [wec, wn] = co_await bhttp::async_write(s.socket, go_on, nothrow);
@@ -600,7 +532,7 @@ asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Handled& h
   // holds the connection no longer than one trickling its header.
   s.arm(settings_.header_timeout);
   auto [body_ec, body_n] = co_await bhttp::async_read(s.socket, s.buffer, parser, nothrow);
-  if (auto ec = s.disarm(body_ec)) co_return co_await refuse(s, read_error_response(ec));
+  if (auto ec = s.disarm(body_ec)) co_return co_await refuse(s, read_error_response(s, ec));
   co_return ReadOutcome::request;
 }
 
@@ -696,7 +628,7 @@ asio::awaitable<void> Server::close_gracefully(Session& s) {
 std::size_t Server::post_to_sessions(void (*action)(Session&)) {
   std::lock_guard lock(sessions_mutex_);
   for (auto& [raw, session] : sessions_)
-    asio::post(session->socket.get_executor(), [session, action] { action(*session); });
+    asio::post(session->socket.get_executor(), [session = session, action] { action(*session); });
   return sessions_.size();
 }
 

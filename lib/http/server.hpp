@@ -93,7 +93,7 @@ class Server final : public lifecycle::Component {
   boost::asio::awaitable<void> watch_deadline(Session& s);
   boost::asio::awaitable<bool> wait_for_request_bytes(Session& s);
   boost::asio::awaitable<ReadOutcome> read_request(Session& s, Handled& h);
-  std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
+  std::optional<Response> read_error_response(const Session& s, const boost::system::error_code& ec) const;
   // Writes `response` (nullopt: nothing, the client is dropped) and ends the connection.
   boost::asio::awaitable<ReadOutcome> refuse(Session& s, std::optional<Response> response);
   boost::asio::awaitable<Response> dispatch(const Request& request, Handled& h);

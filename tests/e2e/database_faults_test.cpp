@@ -332,7 +332,8 @@ TEST_CASE("cluster restart (pg_ctl restart -m fast) while /ready is hammered") {
   CHECK(hammer_outlived_restart);  // the clients ran through the whole restart
   CHECK(statuses.count(0) == 0);  // never a dropped connection
   for (auto [status, count] : statuses) {
-    CAPTURE(status);
+    const int code = status;  // clang 14 cannot capture a structured binding (CAPTURE's lambda)
+    CAPTURE(code);
     CHECK((status == 200 || status == 503));
   }
   CHECK(statuses[200] > 0);

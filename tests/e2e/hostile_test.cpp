@@ -29,6 +29,22 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// Under ASan the freed memory sits in its quarantine and shadow memory grows
+// with every allocation, so resident memory says nothing about the server;
+// and at a 128-descriptor limit the sanitizers cannot open their report
+// files. The release run checks both; the sanitized run checks the answers.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 constexpr std::string_view kKey = "X-API-Key: e2e-test-key-0123456789\r\n";
 
 // One row of the matrix: what is sent, the status it gets and whether the
@@ -77,7 +93,7 @@ struct AtRest {
     const long now = testsupport::rss_kib(pid);
     CAPTURE(after);
     INFO("RSS ", rss_kib, " KiB at rest, ", now, " KiB now; bound ", bound_kib, " KiB of growth");
-    CHECK(now - rss_kib <= bound_kib);
+    if (!kSanitized) CHECK(now - rss_kib <= bound_kib);
   }
   int pid;
   long bound_kib;
@@ -353,7 +369,10 @@ TEST_CASE("an endless chunk extension is refused without being read") {
   // The server reads at most one buffer (20 KiB) of it; 8 MiB is arena slack.
   // Before issue 12, 64 MiB of extension grew RSS by 66 MiB.
   AtRest rest(svc, 8 * 1024);
-  for (auto [method, status] : {std::pair<std::string, int>{"GET", 413}, {"POST", 405}}) {
+  for (const auto& row : {std::pair<std::string, int>{"GET", 413}, {"POST", 405}}) {
+    // Named copies: clang 14 (the sanitizer builds) cannot capture a structured binding in CAPTURE.
+    const std::string& method = row.first;
+    const int status = row.second;
     CAPTURE(method);
     const auto head = raw_request(method, "/health", "Transfer-Encoding: chunked\r\n") + "1;";
     // 128 KiB of "aaaa..." with no CRLF, then the answer: read before the
@@ -546,7 +565,8 @@ TEST_CASE("MAX_CONNECTIONS: one more connection is closed at once, logged once p
   CHECK(std::stoi(m[1]) >= 100);
 }
 
-TEST_CASE("EMFILE: accept backs off, logs once, keeps serving the open connections, and recovers") {
+TEST_CASE("EMFILE: accept backs off, logs once, keeps serving the open connections, and recovers" *
+          doctest::skip(kSanitized)) {
   std::optional<RunningService> svc;
   {
     // The service's own limit: its start-up needs about 30 descriptors.

@@ -443,7 +443,7 @@ TEST_CASE("SIGTERM during a slow scrape cancels the round and exits promptly") {
 
 TEST_CASE("bad exchange settings are configuration errors (exit 2, naming the variable)") {
   const auto env = merge_env(base_service_env(), {{"PORT", "8080"}});
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& setting : std::vector<std::pair<std::string, std::string>>{
            {"SCRAPE_TARGETS", "kraken:USDT/VES:BUY"},
            {"SCRAPE_TARGETS", "binance:USDT-VES:BUY"},
            {"BINANCE_BASE_URL", "ftp://example"},
@@ -451,6 +451,9 @@ TEST_CASE("bad exchange settings are configuration errors (exit 2, naming the va
            {"BYBIT_PAYMENT_CATALOGUE_SECONDS", "86401"},
            {"BYBIT_PAYMENT_CATALOGUE_RETRY_SECONDS", "0"},
            {"USE_ORIGIN_PROXY", "true"}}) {
+    // Named references, not a structured binding: clang 14 cannot capture one (INFO's lambda).
+    const std::string& name = setting.first;
+    const std::string& value = setting.second;
     auto r = run_to_exit(P2P_BINARY, {}, merge_env(env, {{name, value}}));
     INFO(name, "=", value, ": ", r.output);
     CHECK(r.exit_code == 2);

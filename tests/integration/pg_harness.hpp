@@ -11,6 +11,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 #include <spdlog/logger.h>
 
@@ -38,10 +39,17 @@ void oracle_exec(const std::string& sql);
 
 // Runs `make()`'s awaitable on a fresh io_context with `threads` threads
 // and returns its result (rethrowing its exception).
+//
+// The test's coroutine runs on a strand: the branches of an awaitable
+// operator (`acquire() || timer`) run on the coroutine's executor, and the
+// branch that finishes first emits the others' cancellation from its own
+// thread; on a bare multi-threaded context that write races with the other
+// branch reading its cancellation state (ThreadSanitizer, pg-pool). The pool's
+// own work still runs on all `threads`.
 template <typename MakeAwaitable>
 auto run(MakeAwaitable make, unsigned threads = 2) {
   boost::asio::io_context ioc(static_cast<int>(threads));
-  auto future = boost::asio::co_spawn(ioc, make(ioc), boost::asio::use_future);
+  auto future = boost::asio::co_spawn(boost::asio::make_strand(ioc), make(ioc), boost::asio::use_future);
   std::vector<std::thread> extra;
   for (unsigned i = 1; i < threads; ++i) extra.emplace_back([&ioc] { ioc.run(); });
   ioc.run();

@@ -11,17 +11,51 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
+#include <string_view>
+
+#include <doctest/doctest.h>
 
 namespace testsupport {
+
+namespace {
+
+// What a sanitized child needs to report the way this process does.
+constexpr const char* kSanitizerVariables[] = {"ASAN_OPTIONS",  "UBSAN_OPTIONS",        "LSAN_OPTIONS",
+                                               "TSAN_OPTIONS",  "ASAN_SYMBOLIZER_PATH", "TSAN_SYMBOLIZER_PATH"};
+
+// The log_path prefixes of the sanitizer settings in this environment.
+std::vector<std::string> report_prefixes() {
+  std::vector<std::string> out;
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"}) {
+    const char* options = std::getenv(name);
+    if (options == nullptr) continue;
+    std::string_view rest(options);
+    // "a=1:log_path=/x/asan:b=2" (':' or ' ' separated)
+    for (auto pos = rest.find("log_path="); pos != std::string_view::npos; pos = rest.find("log_path=", pos + 1)) {
+      if (pos > 0 && rest[pos - 1] != ':' && rest[pos - 1] != ' ') continue;
+      auto value = rest.substr(pos + 9);
+      value = value.substr(0, value.find_first_of(": "));
+      if (!value.empty() && value != "stderr" && value != "stdout") out.emplace_back(value);
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 ChildProcess::ChildProcess(std::string program, std::vector<std::string> args,
                            std::map<std::string, std::string> env) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   if (!env.count("PATH")) env["PATH"] = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
+  for (const char* name : kSanitizerVariables)
+    if (const char* value = std::getenv(name); value != nullptr && !env.count(name)) env[name] = value;
 
   std::vector<std::string> argv_storage{program};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -90,7 +124,25 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
   pid_t r = waitpid(pid_, &status, pidfd >= 0 ? 0 : WNOHANG);
   if (r != pid_) return std::nullopt;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  check_sanitizer_reports();
   return exit_code_;
+}
+
+void ChildProcess::check_sanitizer_reports() {
+  for (const auto& prefix : report_prefixes()) {
+    std::ifstream in(prefix + "." + std::to_string(pid_));
+    if (!in) continue;
+    std::ostringstream report;
+    report << in.rdbuf();
+    if (report.str().empty()) continue;
+    std::string what = "sanitizer report from child " + std::to_string(pid_) + " (" + prefix + "." +
+                       std::to_string(pid_) + "):\n" + report.str();
+    if (doctest::is_running_in_test) {
+      FAIL_CHECK(what);
+    } else {
+      std::fprintf(stderr, "%s\n", what.c_str());  // scripts/test fails the run for it
+    }
+  }
 }
 
 std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {

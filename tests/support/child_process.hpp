@@ -18,7 +18,13 @@ using namespace std::chrono_literals;
 
 class ChildProcess {
  public:
-  // Starts `program args...` with exactly `env` as its environment (plus PATH).
+  // Starts `program args...` with exactly `env` as its environment, plus PATH
+  // and the sanitizers' settings of this process (ASAN_OPTIONS, ...).
+  //
+  // Sanitizer builds (scripts/test) set log_path in those settings, so a
+  // child's report lands in <log_path>.<pid>: when the child has exited, a
+  // report of its own fails the running test (doctest ADD_FAIL_CHECK, with
+  // the report), and scripts/test fails the run for any report left.
   ChildProcess(std::string program, std::vector<std::string> args, std::map<std::string, std::string> env);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
@@ -37,6 +43,7 @@ class ChildProcess {
 
  private:
   void reader_loop(int fd);
+  void check_sanitizer_reports();
 
   int pid_ = -1;
   std::optional<int> exit_code_;

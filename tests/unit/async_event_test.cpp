@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <optional>
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -22,6 +25,20 @@ void spawn(asio::io_context& ioc, std::exception_ptr& failure, asio::awaitable<v
   asio::co_spawn(ioc, std::move(task), [&failure](std::exception_ptr e) {
     if (e && !failure) failure = e;
   });
+}
+
+// Waits (with or without a deadline) and counts the wake-up; the waiter that
+// completes the count destroys the event at once, as an owner whose stop()
+// awaited it would.
+asio::awaitable<void> wait_and_count(std::unique_ptr<AsyncEvent>& event, std::atomic<int>& woken, int waiters,
+                                     bool deadline) {
+  bool set = true;
+  if (deadline) {
+    set = co_await event->wait_for(30s);
+  } else {
+    co_await event->wait();
+  }
+  if (set && woken.fetch_add(1) + 1 == waiters) event.reset();
 }
 
 }  // namespace
@@ -70,4 +87,27 @@ TEST_CASE("AsyncEvent: wait() after set() returns at once; a wait_for after set(
   CHECK(waited);
   REQUIRE(later);
   CHECK(*later);
+}
+
+// For ThreadSanitizer (scripts/test runs the unit tests under it): set() from
+// a thread of its own while waiters on a two-thread context register, wake
+// and resume on either thread, and the event destroyed by the last of them.
+TEST_CASE("AsyncEvent: set() from another thread wakes every waiter of a multi-threaded context") {
+  for (int round = 0; round < 20; ++round) {
+    CAPTURE(round);
+    asio::io_context ioc(2);
+    auto event = std::make_unique<AsyncEvent>(ioc.get_executor());
+    std::atomic<int> woken{0};
+    std::exception_ptr failure;
+    constexpr int kWaiters = 8;
+    for (int i = 0; i < kWaiters; ++i) spawn(ioc, failure, wait_and_count(event, woken, kWaiters, i % 2 == 0));
+    std::thread setter([&event] { event->set(); });
+    std::thread second([&ioc] { ioc.run(); });
+    ioc.run();
+    second.join();
+    setter.join();
+    if (failure) std::rethrow_exception(failure);
+    CHECK(woken == kWaiters);
+    CHECK(event == nullptr);
+  }
 }

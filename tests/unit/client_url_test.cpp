@@ -38,7 +38,11 @@ TEST_CASE("request URLs: scheme defaults, authority as the Host header carries i
 
 TEST_CASE("request URLs that cannot be sent are ClientError phase url") {
   for (std::string url : {"", "/relative", "ftp://host/", "http://", "http://host:0/", "http://host:99999/",
-                          "https://user:secret@host/"}) {
+                          "https://user:secret@host/",
+                          // Boost.URL 1.81 reads these as a port and a path
+                          // without '/' (found by tests/fuzz/settings_fuzz.cpp,
+                          // corpus crash-target-url-port-letters).
+                          "http://host:12ab/x", "https://[::1]:944ACCESS_L3/x"}) {
     CAPTURE(url);
     bool url_error = false;
     try {
@@ -73,5 +77,18 @@ TEST_CASE("proxy URLs: credentials become a Basic header; what logs see has no p
     parse_proxy_url("ftp://user:hunter2@proxy:21");
   } catch (const std::invalid_argument& e) {
     CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+  }
+}
+
+// Found by tests/fuzz/settings_fuzz.cpp (corpus crash-boost-url-assert-leftover):
+// Boost.URL 1.81 failed an internal assertion on this input in builds with
+// assertions (the sanitizer builds) instead of rejecting it.
+TEST_CASE("a URL with a non-ASCII byte after the scheme is rejected, in every build") {
+  for (const char* url : {"ht:\xD0", "http:\xD0", "https://h/\xD0",
+                          // and a host that decodes to no DNS name (crash-target-url-host-decoded)
+                          "http://121%8040/", "http://s%40128", "http://h%2Fx/"}) {
+    CAPTURE(url);
+    CHECK_THROWS_AS(parse_target_url(url), ClientError);
+    CHECK_THROWS_AS(parse_proxy_url(url), std::invalid_argument);
   }
 }

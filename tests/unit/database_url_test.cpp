@@ -151,6 +151,9 @@ TEST_SUITE("database_url") {
     CHECK(reason_for("postgresql://h/db#top") == "it has a fragment (percent-encode # as %23 in a password)");
     CHECK(reason_for("postgresql://h/db?sslmode") == "query parameter \"sslmode\" has no value (expected sslmode=value)");
     CHECK(reason_for("postgresql://h/db?ssl%20mode=x") == "query parameter \"ssl mode\" is not a libpq keyword");
+    // Decoded, escaped, on one line (found by tests/fuzz/settings_fuzz.cpp,
+    // corpus crash-database-url-newline-in-key).
+    CHECK(reason_for("postgresql://h/db?o%0AAPP_ENV=x") == "query parameter \"o\\nAPP_ENV\" is not a libpq keyword");
     CHECK(reason_for("postgresql://u:p%00w@h/db") == "the password contains a percent-encoded NUL (%00)");
     CHECK(reason_for("postgresql://h/d%00b") == "the database name contains a percent-encoded NUL (%00)");
     CHECK(reason_for("postgresql://[v1.x]/db") == "IPvFuture host addresses are not supported");

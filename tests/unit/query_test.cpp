@@ -120,3 +120,16 @@ TEST_CASE("booleans and literals with three alternatives") {
   CHECK(d[0].at("type") == "bool_parsing");
   CHECK(d[1].at("msg") == "Input should be 'binance', 'bybit' or 'okx'");
 }
+
+// Found by tests/fuzz/router_query_fuzz.cpp (corpus: crash-422-invalid-utf8):
+// a percent-decoded value is any bytes, and the 422 echoed them raw, which
+// no JSON parser that checks UTF-8 (Boost.JSON's, browsers') accepts.
+TEST_CASE("a 422 that echoes a value which is not UTF-8 is still valid JSON, with U+FFFD for each bad byte") {
+  QueryParams q("verbose=tr%00%90%90e&rows=%E2%82");
+  q.boolean("verbose", false);
+  q.integer("rows", 20, 1, 20);
+  auto body = json::parse(validation_response(q.errors()).body());  // throws on invalid UTF-8
+  auto& detail = body.at("detail").as_array();
+  CHECK(detail[0].at("input").as_string() == std::string("tr\0\xEF\xBF\xBD\xEF\xBF\xBD" "e", 10));
+  CHECK(detail[1].at("input").as_string() == "\xEF\xBF\xBD\xEF\xBF\xBD");  // a truncated sequence: one per byte
+}
