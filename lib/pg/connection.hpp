@@ -37,7 +37,9 @@ namespace svc::pg {
 struct ConnectOptions {
   std::string conninfo;  // libpq keyword/value string (contains the password: never log it)
   std::chrono::milliseconds connect_timeout{5'000};
-  std::chrono::milliseconds statement_timeout{0};  // server-side statement_timeout; 0 = server default
+  // Server-side statement_timeout, sent as the startup option `options`
+  // (which PgBouncer refuses: there, set it on the role); 0 = none sent.
+  std::chrono::milliseconds statement_timeout{0};
   // Client-side bound on every operation that does not name its own
   // (DB_STATEMENT_DEADLINE); 0 = none.
   std::chrono::milliseconds statement_deadline{5'000};
@@ -132,6 +134,7 @@ class Connection {
  private:
   Connection(pg_conn* conn, boost::asio::any_io_executor executor, const ConnectOptions& options, spdlog::logger& log);
 
+  boost::asio::awaitable<void> ensure_session_format(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<void> flush(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<void> wait_readable(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result> collect_one(std::chrono::steady_clock::time_point deadline);
