@@ -69,5 +69,7 @@ struct AppState {
 
 // libpq connection options from the settings (password inside: never log).
 svc::pg::ConnectOptions connect_options(const svc::service::Settings& settings);
+// The same for schema migrations: MIGRATIONS_DATABASE_URL, else DATABASE_URL.
+svc::pg::ConnectOptions migration_connect_options(const svc::service::Settings& settings);
 
 }  // namespace p2p

@@ -46,6 +46,15 @@ svc::pg::ConnectOptions connect_options(const Settings& settings) {
   return o;
 }
 
+svc::pg::ConnectOptions migration_connect_options(const Settings& settings) {
+  svc::pg::ConnectOptions o = connect_options(settings);
+  o.application_name = std::string(kServiceName) + "-migrations";  // how pg_stat_activity tells it apart
+  o.conninfo = settings.migrations.url.value_or(settings.database).conninfo();
+  // Migrations bound their statements themselves; DB_STATEMENT_TIMEOUT is for requests.
+  o.statement_timeout = std::chrono::milliseconds{0};
+  return o;
+}
+
 AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, Settings s,
                    AppSettings a, std::shared_ptr<spdlog::logger> logger)
     : settings(std::move(s)),
@@ -61,7 +70,8 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       request_telemetry(metrics, events.get(), settings.telemetry.access_log, *log),
       exchange_telemetry(metrics, events.get()),
       pool(ioc, connect_options(settings), settings.pool, *log, readiness, loops),
-      migrator(ioc, pool, migrations(), std::string(kMigrationLock), *log, readiness,
+      migrator(ioc, pool, migration_connect_options(settings), settings.migrations.lock_timeout, migrations(),
+               std::string(kMigrationLock), *log, readiness,
                [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
       upstream(ioc, settings.upstream, *log),
       store(pool),
@@ -154,9 +164,10 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
 int migrate(const Settings& settings, spdlog::logger& log, bool status_only) {
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
-    auto conn = co_await svc::pg::Connection::connect(ioc.get_executor(), connect_options(settings), log);
+    auto conn = co_await svc::pg::Connection::connect(ioc.get_executor(), migration_connect_options(settings), log);
     if (!status_only) {
-      int applied = co_await svc::pg::apply_migrations(*conn, migrations(), kMigrationLock, log);
+      int applied = co_await svc::pg::apply_migrations(*conn, migrations(), kMigrationLock,
+                                                       settings.migrations.lock_timeout, log);
       std::cout << "applied " << applied << " migration(s)\n";
       co_return 0;
     }

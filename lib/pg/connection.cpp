@@ -558,6 +558,20 @@ asio::awaitable<std::uint64_t> Connection::copy_in(std::string_view copy_sql, st
   co_return std::strtoull(tuples, nullptr, 10);
 }
 
+void Connection::request_cancel() noexcept {
+  PGcancel* cancel = PQgetCancel(conn_.get());
+  if (cancel == nullptr) return;
+  try {
+    std::thread([cancel] {
+      char err[256];
+      PQcancel(cancel, err, sizeof err);
+      PQfreeCancel(cancel);
+    }).detach();
+  } catch (const std::system_error&) {
+    PQfreeCancel(cancel);  // no thread: the server finds the closed socket when the statement ends
+  }
+}
+
 asio::awaitable<bool> Connection::recover(std::chrono::milliseconds budget) {
   if (broken_ || PQstatus(conn_.get()) != CONNECTION_OK) co_return false;
   if (PQpipelineStatus(conn_.get()) != PQ_PIPELINE_OFF) co_return false;

@@ -96,6 +96,11 @@ class Connection {
   // discard it. A cancel request that is still unanswered at the budget is
   // abandoned: its thread ends whenever the server or TCP gives up.
   boost::asio::awaitable<bool> recover(std::chrono::milliseconds budget);
+  // Asks the server to cancel what the connection runs, without waiting for
+  // its answer (for a connection about to be closed after an interruption:
+  // a backend in a long statement would not notice the close until done).
+  // PQcancel runs on a thread of its own, which ends when the server or TCP does.
+  void request_cancel() noexcept;
 
   // Moves the socket's readiness notifications to `executor`'s event loop
   // (no-op if already there). Only while no operation is pending: the pool

@@ -101,6 +101,8 @@ void add_debug_db_route(http::Router& router, const http::ApiKeyAuth& auth, cons
                                  {"thread_count", process_threads()},
                                  {"io_threads", settings.threads},
                                  {"database_url", settings.database.sanitized()},
+                                 {"migrations_database_url",
+                                  settings.migrations.url.value_or(settings.database).sanitized()},
                                  {"server_version", version_text(pool.server_version())},
                                  {"connected", stats.healthy},
                                  {"schema_migrated", migrator.applied()},

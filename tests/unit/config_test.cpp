@@ -585,6 +585,8 @@ TEST_SUITE("config") {
         "DB_PREPARED_STATEMENTS=true",
         "DB_FAIL_FAST=false",
         "DB_RECONNECT_BACKOFF_MAX=0.5",
+        "MIGRATIONS_DATABASE_URL=(unset)",
+        "MIGRATIONS_LOCK_TIMEOUT=30",
         "API_KEY=***",
         "API_KEYS=(unset)",
         "LOG_LEVEL=info",
@@ -669,6 +671,27 @@ TEST_SUITE("config") {
           "UPSTREAM_TIMEOUT_SECONDS=\"0\" is not a number of seconds (0.1-600)");
   }
 
+  TEST_CASE("MIGRATIONS_DATABASE_URL: unset falls back to DATABASE_URL; set, it is parsed and shown masked") {
+    CHECK_FALSE(load(minimal()).migrations.url);
+    const auto settings = load(minimal({{"MIGRATIONS_DATABASE_URL", "postgresql://owner:direct-pw@pg-primary:5432/offers"},
+                                        {"MIGRATIONS_LOCK_TIMEOUT", "2.5"}}));
+    REQUIRE(settings.migrations.url);
+    CHECK(settings.migrations.url->host == "pg-primary");
+    CHECK(settings.migrations.url->user == "owner");
+    CHECK(settings.migrations.lock_timeout == std::chrono::milliseconds(2500));
+    CHECK(settings.database.host == "db");  // the pool's URL is its own
+    const auto text = config_text(settings);
+    CHECK(text.find("MIGRATIONS_DATABASE_URL=postgresql://owner:***@pg-primary:5432/offers\n") != std::string::npos);
+    CHECK(text.find("direct-pw") == std::string::npos);
+
+    const auto bad = error_for(minimal({{"MIGRATIONS_DATABASE_URL", "mysql://owner:direct-pw@db/x"}}));
+    CHECK(bad.rfind("MIGRATIONS_DATABASE_URL=", 0) == 0);
+    CHECK(bad.find("is not a PostgreSQL URL") != std::string::npos);
+    CHECK(bad.find("direct-pw") == std::string::npos);
+    CHECK(error_for(minimal({{"MIGRATIONS_LOCK_TIMEOUT", "0"}})) ==
+          "MIGRATIONS_LOCK_TIMEOUT=\"0\" is not a number of seconds (0.1-3600)");
+  }
+
   TEST_CASE("print_config shows the resolved thread count and set API_KEYS as ***") {
     const auto settings = load(Env{{"DATABASE_URL", database_url}, {"API_KEYS", "a-key-0123456789ab"}});
     const auto text = config_text(settings);
@@ -691,6 +714,10 @@ TEST_SUITE("config") {
         Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEY", password.substr(0, 5)}},
         Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEYS", key + ",short"}},
         Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEY", key}, {"PORT", "x"}},
+        Env{{"DATABASE_URL", "postgresql://app@db/offers"}, {"API_KEY", key},
+            {"MIGRATIONS_DATABASE_URL", "postgresql://app:" + password + "@db:5432/offers"}},
+        Env{{"DATABASE_URL", "postgresql://app@db/offers"}, {"API_KEY", key},
+            {"MIGRATIONS_DATABASE_URL", "mysql://app:" + password + "@db/offers"}},
     };
     for (const auto& env : environments) {
       CAPTURE(env.at("DATABASE_URL"));
@@ -715,7 +742,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 47);
+    CHECK(variables.size() == 49);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
