@@ -25,6 +25,7 @@
 #include "lib/http/server.hpp"
 #include "lib/lifecycle/lifecycle.hpp"
 #include "lib/lifecycle/readiness.hpp"
+#include "lib/pg/lease.hpp"
 #include "lib/pg/pool.hpp"
 #include "lib/pg/schema_migrator.hpp"
 #include "lib/service/request_telemetry.hpp"
@@ -55,6 +56,7 @@ struct AppState {
   ExchangeTelemetry exchange_telemetry;              // exchange calls, scraper rounds
   svc::pg::Pool pool;
   svc::pg::SchemaMigrator migrator;
+  svc::pg::LeaseTable leases;  // who of the replicas does which once-only job (scraper targets)
   svc::http::Client upstream;  // the exchanges' HTTP client
   OfferStore store;
   Binance binance;
