@@ -17,6 +17,10 @@ enum class Var : std::size_t {
   scrape_interval,
   bybit_payment_catalogue,
   bybit_payment_catalogue_retry,
+  offers_retention,
+  telemetry_retention,
+  retention_interval,
+  retention_batch_rows,
   count
 };
 
@@ -28,6 +32,14 @@ constexpr double catalogue_min = 0;
 constexpr double catalogue_max = 86400;
 constexpr double catalogue_retry_min = 1;
 constexpr double catalogue_retry_max = 3600;
+// A retention shorter than an hour is more likely a typo ("30m" for "30d")
+// than a wish to keep nothing: refused.
+constexpr std::int64_t retention_min_seconds = 3600;
+constexpr std::int64_t retention_max_seconds = 3650LL * 86400;
+constexpr double retention_interval_min = 1;
+constexpr double retention_interval_max = 86400;
+constexpr std::int64_t retention_batch_min = 1;
+constexpr std::int64_t retention_batch_max = 1'000'000;
 
 const config::Variable& variable(Var id) { return AppSettings::variables()[static_cast<std::size_t>(id)]; }
 
@@ -45,6 +57,19 @@ std::string read_base_url(config::EnvReader& reader, Var id, const std::string& 
   return url;
 }
 
+// OFFERS_RETENTION / TELEMETRY_RETENTION: unset or empty keeps everything.
+std::optional<std::chrono::seconds> read_retention(config::EnvReader& reader, Var id) {
+  const config::Variable& v = variable(id);
+  const std::string text = reader.string(v, "");
+  if (text.empty()) return std::nullopt;
+  const auto d = parse_duration(text, retention_max_seconds);
+  if (!d || d->count() < retention_min_seconds)
+    throw config::ConfigError(v.name, config::error_line(v.name, text,
+                                                         "is not a retention like 30d (1h-3650d in s, m, h or d; "
+                                                         "empty keeps everything)"));
+  return d;
+}
+
 std::vector<std::string> split(std::string_view text, char separator) {
   std::vector<std::string> parts;
   std::size_t start = 0;
@@ -57,6 +82,25 @@ std::vector<std::string> split(std::string_view text, char separator) {
 }
 
 }  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view s, std::int64_t max_seconds) {
+  if (s.size() < 2 || s.size() > 12 || s[0] < '1' || s[0] > '9') return std::nullopt;
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    n = n * 10 + (s[i] - '0');
+  }
+  std::int64_t unit = 0;
+  switch (s.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return std::nullopt;
+  }
+  if (n > max_seconds / unit) return std::nullopt;
+  return std::chrono::seconds{n * unit};
+}
 
 bool is_currency_code(std::string_view code) noexcept {
   return code.size() >= 2 && code.size() <= 10 &&
@@ -113,6 +157,19 @@ const std::vector<config::Variable>& AppSettings::variables() {
            {"BYBIT_PAYMENT_CATALOGUE_RETRY_SECONDS", config::seconds_text(defaults.bybit_payment_catalogue_retry),
             "seconds before the first retry of a failed catalogue fetch, doubling up to "
             "BYBIT_PAYMENT_CATALOGUE_SECONDS (1-3600); the last good copy is used meanwhile"});
+    define(Var::offers_retention,
+           {"OFFERS_RETENTION", "(none)",
+            "offers fetched longer ago than this are deleted, with their payment method links, e.g. 30d (1h-3650d, "
+            "in s, m, h or d); empty keeps everything"});
+    define(Var::telemetry_retention,
+           {"TELEMETRY_RETENTION", "(none)",
+            "telemetry events older than this are deleted, e.g. 7d (1h-3650d); empty keeps everything"});
+    define(Var::retention_interval,
+           {"RETENTION_INTERVAL_SECONDS", config::seconds_text(defaults.retention_interval),
+            "seconds between retention runs (1-86400); one replica at a time runs them"});
+    define(Var::retention_batch_rows,
+           {"RETENTION_BATCH_ROWS", std::to_string(defaults.retention_batch_rows),
+            "rows deleted per statement by a retention run (1-1000000): short transactions, short locks"});
     return list;
   }();
   return all;
@@ -139,6 +196,13 @@ AppSettings AppSettings::from_env(const config::EnvLookup& env,
   s.bybit_payment_catalogue_retry = reader.seconds(variable(Var::bybit_payment_catalogue_retry),
                                                    s.bybit_payment_catalogue_retry, catalogue_retry_min,
                                                    catalogue_retry_max);
+  s.offers_retention = read_retention(reader, Var::offers_retention);
+  s.telemetry_retention = read_retention(reader, Var::telemetry_retention);
+  s.retention_interval = reader.seconds(variable(Var::retention_interval), s.retention_interval,
+                                        retention_interval_min, retention_interval_max);
+  s.retention_batch_rows = static_cast<std::size_t>(
+      reader.integer(variable(Var::retention_batch_rows), static_cast<std::int64_t>(s.retention_batch_rows),
+                     retention_batch_min, retention_batch_max));
   effective.insert(effective.end(), reader.effective().begin(), reader.effective().end());
   return s;
 }

@@ -17,6 +17,7 @@
 #include "app/exchanges/exchange_telemetry.hpp"
 #include "app/offer_store.hpp"
 #include "app/pairs_cache.hpp"
+#include "app/retention.hpp"
 #include "app/scraper.hpp"
 #include "lib/events/writer.hpp"
 #include "lib/http/client.hpp"
@@ -63,7 +64,8 @@ struct AppState {
   Bybit bybit;
   BybitPaymentCatalogue bybit_payments;  // names Bybit's payment ids; refreshes itself once started
   PairsCache pairs;
-  Scraper scraper;  // a component only when SCRAPE_TARGETS is set
+  Scraper scraper;      // a component only when SCRAPE_TARGETS is set
+  Retention retention;  // a component only when a retention is set
   svc::http::Server server;
 
   Exchange& exchange(std::string_view name);  // "binance" | "bybit"

@@ -99,6 +99,10 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       pairs(app_settings.pairs_cache),
       scraper(ioc, app_settings.scrape_targets, scraper_timing(settings, app_settings),
               [this](std::string_view name) -> Exchange& { return exchange(name); }, store, leases, *log),
+      retention(ioc,
+                {app_settings.offers_retention, app_settings.telemetry_retention, app_settings.retention_interval,
+                 app_settings.retention_batch_rows, 2 * settings.pool.statement_deadline},
+                pool, leases, metrics, *log),
       server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {
   binance.set_telemetry(&exchange_telemetry);
   bybit.set_telemetry(&exchange_telemetry);
@@ -170,6 +174,7 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
   // Optional, like the scraper: without it Bybit payment ids are named "Bybit payment N".
   if (app.app_settings.bybit_payment_catalogue.count() > 0) app.lifecycle.add(app.bybit_payments);
   if (!app.app_settings.scrape_targets.empty()) app.lifecycle.add(app.scraper);
+  if (app.retention.enabled()) app.lifecycle.add(app.retention);
   app.lifecycle.add(app.server);  // listens last, stops first
 
   int exit_code = kExitFailure;

@@ -1,7 +1,9 @@
 // e2e: several real service processes on one real database, as replicas on
 // Kubernetes run: each scrape target fetched once per interval whatever the
 // replica count, a successor within about one interval when the holder dies
-// (SIGKILL) or stops (SIGTERM), 429 + Retry-After honoured by every replica. The replay exchange counts requests per
+// (SIGKILL) or stops (SIGTERM), 429 + Retry-After honoured by every replica,
+// and retention deleting old rows in batches, one replica at a time, with
+// new rows and their links intact. The replay exchange counts requests per
 // path (one Binance and one Bybit target: one path each); libpqxx is the
 // oracle for what was stored.
 
@@ -89,6 +91,27 @@ bool eventually(Done done, std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(20ms);
   }
   return true;
+}
+
+long long count_rows(const std::string& url, const std::string& sql) {
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  return tx.exec1(sql)[0].as<long long>();
+}
+
+// A migrated database of its own with offers 40 days old (and links).
+void seed_old_offers(const std::string& url, int count) {
+  auto migrate = run_to_exit(P2P_BINARY, {"migrate"}, merge_env(base_service_env(), {{"DATABASE_URL", url}}));
+  REQUIRE(migrate.exit_code == 0);
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  tx.exec0("INSERT INTO payment_methods (name) VALUES ('Old Bank'), ('Pago Movil')");
+  tx.exec0(
+      "INSERT INTO offers (exchange, external_id, fetched_at, fiat, asset, trade_type, price, available, min_limit,"
+      " max_limit) SELECT 'binance', 'old-' || i, now() - interval '40 days' - i * interval '1 minute', 'VES', 'USDT',"
+      " 'BUY', 36, 1, 1, 1 FROM generate_series(1, " + std::to_string(count) + ") i");
+  tx.exec0("INSERT INTO offer_payment_methods SELECT o.id, pm.id FROM offers o, payment_methods pm");
+  tx.commit();
 }
 
 // The shortest gap between consecutive batches (seconds), over `times`.
@@ -184,4 +207,90 @@ TEST_CASE("a 429 with Retry-After leaves the exchange alone that long, in every 
   CHECK(contains(r.services[holder]->output(), "no binance target is asked for 3 s"));
   // And back to once a second.
   REQUIRE(eventually([&] { return requests_to(replay, binance_search_path) >= n0 + 4; }, 5s));
+}
+
+TEST_CASE("retention deletes old offers and events in batches, keeps new rows and their links; one replica runs it") {
+  ReplayExchange replay;
+  PgTestDatabase db("retention", admin_database_url());
+  const Env env = merge_env(database_env(db.url()), {{"BINANCE_BASE_URL", replay.base_url()},
+                                                      {"BYBIT_BASE_URL", replay.base_url()},
+                                                      {"OFFERS_RETENTION", "30d"},
+                                                      {"TELEMETRY_RETENTION", "7d"},
+                                                      {"RETENTION_INTERVAL_SECONDS", "1"},
+                                                      {"RETENTION_BATCH_ROWS", "7"},
+                                                      {"TELEMETRY_ENABLED", "false"}});
+  // History to age: 20 offers 40 days old and 5 of 29 days, all linked to
+  // both payment methods; events of 8 days and of 1 day.
+  seed_old_offers(db.url(), 20);
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec0(
+        "INSERT INTO offers (exchange, external_id, fetched_at, fiat, asset, trade_type, price, available, min_limit,"
+        " max_limit) SELECT 'binance', 'recent-' || i, now() - interval '29 days', 'VES', 'USDT', 'BUY', 36, 1, 1, 1"
+        " FROM generate_series(1, 5) i");
+    tx.exec0(
+        "INSERT INTO offer_payment_methods SELECT o.id, pm.id FROM offers o, payment_methods pm"
+        " WHERE o.external_id LIKE 'recent-%'");
+    tx.exec0(
+        "INSERT INTO telemetry_events (kind, at, duration_seconds, method, route, status)"
+        " SELECT 'http', now() - interval '8 days' - i * interval '1 second', 0.001, 'GET', '/', 200"
+        " FROM generate_series(1, 30) i");
+    tx.exec0(
+        "INSERT INTO telemetry_events (kind, at, duration_seconds, method, route, status)"
+        " SELECT 'http', now() - interval '1 day', 0.001, 'GET', '/', 200 FROM generate_series(1, 4) i");
+    tx.commit();
+  }
+  const auto count = [&db](const std::string& sql) { return count_rows(db.url(), sql); };
+  RunningService a(P2P_BINARY, env);
+  RunningService b(P2P_BINARY, env);
+
+  REQUIRE(eventually([&] { return count("SELECT count(*) FROM offers WHERE external_id LIKE 'old-%'") == 0; }, 20s));
+  REQUIRE(eventually([&] { return count("SELECT count(*) FROM telemetry_events WHERE at < now() - interval '7 days'") == 0; },
+                     20s));
+  // New rows stay, each still linked to both payment methods; the methods stay.
+  CHECK(count("SELECT count(*) FROM offers") == 5);
+  CHECK(count("SELECT count(*) FROM offer_payment_methods") == 5 * 2);
+  CHECK(count("SELECT count(*) FROM offer_payment_methods opm JOIN offers o ON o.id = opm.offer_id") == 5 * 2);
+  CHECK(count("SELECT count(*) FROM payment_methods") == 2);
+  CHECK(count("SELECT count(*) FROM telemetry_events") == 4);
+  // And stored offers still read back through the API.
+  auto history = http_get(a.port(), "/api/v1/offers?limit=500", key_header());
+  REQUIRE(history);
+  CHECK(parse_json(history->body)["items"].items.size() == 5);
+
+  // One replica deleted everything, in batches of 7: 20 offers in 3 batches.
+  const auto both = a.output() + b.output();
+  CHECK(contains(both, "retention: took the lease"));
+  CHECK(contains(both, "this replica stands by"));
+  CHECK(contains(both, "deleted 20 rows of offers older than 30d in 3 batch(es)"));
+  CHECK(contains(both, "deleted 30 rows of telemetry_events older than 7d in 5 batch(es)"));
+  const auto metrics_a = http_get(a.port(), "/metrics");
+  const auto metrics_b = http_get(b.port(), "/metrics");
+  REQUIRE(metrics_a);
+  REQUIRE(metrics_b);
+  const auto deleted = [](const std::string& m) {
+    return std::max(0.0, metric_sample(m, "retention_deleted_rows_total{table=\"offers\"}"));
+  };
+  CHECK(deleted(metrics_a->body) + deleted(metrics_b->body) == 20);
+}
+
+TEST_CASE("bad retention settings are configuration errors (exit 2, naming the variable), and nothing is deleted") {
+  PgTestDatabase db("retention_bad", admin_database_url());
+  seed_old_offers(db.url(), 3);
+  const auto env = merge_env(base_service_env(), {{"PORT", std::to_string(free_port())}, {"DATABASE_URL", db.url()}});
+  // "30" and "30m" would keep nothing of a 40-day history if they were taken for seconds or minutes.
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{{"OFFERS_RETENTION", "30"},
+                                                                                    {"OFFERS_RETENTION", "30m"},
+                                                                                    {"OFFERS_RETENTION", "3651d"},
+                                                                                    {"TELEMETRY_RETENTION", "-7d"},
+                                                                                    {"RETENTION_BATCH_ROWS", "0"},
+                                                                                    {"RETENTION_INTERVAL_SECONDS", "x"}}) {
+    auto r = run_to_exit(P2P_BINARY, {}, merge_env(env, {{name, value}}));
+    INFO(name, "=", value, ": ", r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.output, "config error: " + name));
+  }
+  CHECK(count_rows(db.url(), "SELECT count(*) FROM offers") == 3);
+  CHECK(count_rows(db.url(), "SELECT count(*) FROM offer_payment_methods") == 6);
 }

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/app_settings.hpp"
 #include "app/cli.hpp"
 #include "lib/config/help.hpp"
 #include "lib/service/settings.hpp"
@@ -820,6 +821,54 @@ TEST_SUITE("config") {
     CHECK(svc::config::to_string(AppEnv::test) == "test");
     CHECK(svc::telemetry::to_string(LogFormat::text) == "text");
     CHECK(svc::telemetry::to_string(LogFormat::json) == "json");
+  }
+}
+
+TEST_SUITE("app settings") {
+  using p2p::AppSettings;
+  AppSettings app_load(const Env& env) {
+    std::vector<svc::config::EnvReader::Effective> effective;
+    return AppSettings::from_env(map_env(env), effective);
+  }
+
+  TEST_CASE("parse_duration: a positive count and one unit, bounded") {
+    using p2p::parse_duration;
+    CHECK(parse_duration("90s", 86400) == std::chrono::seconds(90));
+    CHECK(parse_duration("30m", 86400) == std::chrono::seconds(1800));
+    CHECK(parse_duration("12h", 86400) == std::chrono::seconds(43200));
+    CHECK(parse_duration("1d", 86400) == std::chrono::seconds(86400));
+    for (const char* bad : {"", "d", "0d", "30", "1.5h", "-1d", "1w", "2d", "30 d", "01h"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(parse_duration(bad, 86400));
+    }
+  }
+
+  TEST_CASE("retention: unset or empty keeps everything; 1h-3650d; anything else names the variable") {
+    const auto defaults = app_load({});
+    CHECK_FALSE(defaults.offers_retention);
+    CHECK_FALSE(defaults.telemetry_retention);
+    CHECK(defaults.retention_interval == std::chrono::seconds(300));
+    CHECK(defaults.retention_batch_rows == 5000);
+    const auto set = app_load({{"OFFERS_RETENTION", "30d"}, {"TELEMETRY_RETENTION", "36h"},
+                               {"RETENTION_INTERVAL_SECONDS", "60"}, {"RETENTION_BATCH_ROWS", "100"}});
+    CHECK(set.offers_retention == std::chrono::seconds(30 * 86400));
+    CHECK(set.telemetry_retention == std::chrono::seconds(36 * 3600));
+    CHECK(set.retention_interval == std::chrono::seconds(60));
+    CHECK(set.retention_batch_rows == 100);
+    CHECK_FALSE(app_load({{"OFFERS_RETENTION", ""}}).offers_retention);
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"OFFERS_RETENTION", "30"}, {"OFFERS_RETENTION", "59m"}, {"OFFERS_RETENTION", "3651d"},
+             {"TELEMETRY_RETENTION", "7 days"}, {"RETENTION_BATCH_ROWS", "0"}, {"RETENTION_INTERVAL_SECONDS", "0"}}) {
+      CAPTURE(name);
+      CAPTURE(value);
+      try {
+        app_load({{name, value}});
+        FAIL("expected a ConfigError");
+      } catch (const ConfigError& error) {
+        CHECK(error.variable() == name);
+        CHECK(std::string(error.what()).rfind(name + "=\"" + value + "\" is not ", 0) == 0);
+      }
+    }
   }
 }
 
