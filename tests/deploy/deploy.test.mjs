@@ -245,6 +245,8 @@ const stopBounds = [
   ["lib/events/writer.cpp", "constexpr auto kUnwindTime = std::chrono::seconds(2);"],
   ["lib/events/writer.cpp", "bool flushed = co_await done_.wait_for(grace_);"],
   ["lib/lifecycle/lifecycle.cpp", "asio::steady_timer drain(executor_, shutdown_.drain);"],
+  ["app/scraper.cpp", "constexpr milliseconds kReleaseDeadline{1'000};"],
+  ["app/retention.cpp", "constexpr milliseconds kReleaseDeadline{1'000};"],
 ];
 
 test("terminationGracePeriodSeconds covers the worst-case shutdown lib/ allows", () => {
@@ -255,9 +257,13 @@ test("terminationGracePeriodSeconds covers the worst-case shutdown lib/ allows",
   const connect = setting("DB_CONNECT_TIMEOUT");
   assert.ok(threads > 0, "THREADS must be set: 0 means the node's cores, and the pool's stop bound grows with it");
   const telemetry = appConfig().TELEMETRY_ENABLED !== "false";
+  const retention = Boolean(appConfig().OFFERS_RETENTION || appConfig().TELEMETRY_RETENTION);
+  const scraper = Boolean(appConfig().SCRAPE_TARGETS);
   const worst =
     drain +
     (grace + 2) + // http-listener: in-flight requests, then kUnwindTime
+    (retention ? 1 : 0) + // retention: releases its lease (kReleaseDeadline)
+    (scraper ? 1 : 0) + // scraper: releases its targets' leases (kReleaseDeadline)
     5 + // http-client: kUnwindWait
     threads * 5 + // postgres-pool: kStopWait per event loop's lane, one after the other
     5 + // postgres-pool: kReturnWait for checked-out connections
