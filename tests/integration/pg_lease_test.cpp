@@ -47,10 +47,7 @@ struct LeaseFixture {
   Pool pool;
 };
 
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
+using pgtest::pause;
 
 }  // namespace
 
