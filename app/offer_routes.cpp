@@ -132,6 +132,14 @@ std::optional<Micros> time_param(http::QueryParams& q, std::string_view name) {
   if (!t) {
     q.add_error({"query", std::string(name), "datetime_from_date_parsing",
                  "Input should be a valid datetime (ISO 8601, e.g. 2026-11-23T10:00:00Z)", std::string(*raw), true, {}});
+    return std::nullopt;
+  }
+  // Parsed, but not a time the database takes (year 0, or past 9999 once in UTC).
+  if (!svc::pg::in_timestamp_range(*t)) {
+    q.add_error({"query", std::string(name), "datetime_from_date_parsing",
+                 "Input should be a valid datetime from " + std::string(svc::pg::kTimestampRangeText),
+                 std::string(*raw), true, {}});
+    return std::nullopt;
   }
   return t;
 }

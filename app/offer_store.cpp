@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "lib/pg/pool.hpp"
+#include "lib/pg/timestamp.hpp"
 #include "lib/pg/transaction.hpp"
 
 namespace p2p {
@@ -195,8 +196,10 @@ std::optional<HistoryCursor> decode_cursor(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + sep, micros);
   if (ec != std::errc() || end != text.data() + sep || micros < 0) return std::nullopt;
   const auto id = text.substr(sep + 1);
-  if (!is_uuid(id)) return std::nullopt;
-  return HistoryCursor{Micros{std::chrono::microseconds{micros}}, std::string(id)};
+  const Micros at{std::chrono::microseconds{micros}};
+  // Only what encode_cursor wrote: stored times, which the database can take back.
+  if (!is_uuid(id) || !svc::pg::in_timestamp_range(at)) return std::nullopt;
+  return HistoryCursor{at, std::string(id)};
 }
 
 asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "lib/core/utf8.hpp"
+
 namespace svc::core {
 
 namespace {
@@ -18,6 +20,7 @@ constexpr Tables make_tables() {
     t.line[static_cast<std::size_t>(c)] = true;
   }
   t.json['"'] = t.json['\\'] = true;
+  for (int c = 0x80; c < 0x100; ++c) t.json[static_cast<std::size_t>(c)] = true;  // checked as UTF-8
   t.quoted['"'] = t.quoted['\\'] = t.quoted[0x7f] = true;
   t.line[0x7f] = true;
   return t;
@@ -57,6 +60,17 @@ void append_escaped(std::string& out, std::string_view text, Escape style) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (!needs[c]) continue;
+    if (c >= 0x80) {  // JSON only: a well-formed sequence stays in the run, anything else becomes U+FFFD
+      const auto n = utf8_sequence_length(text.substr(i));
+      if (n > 0) {
+        i += n - 1;
+        continue;
+      }
+      out.append(text.data() + run, i - run);
+      run = i + 1;
+      out.append(kReplacementCharacter);
+      continue;
+    }
     out.append(text.data() + run, i - run);
     run = i + 1;
     append_one(out, c, style);

@@ -7,7 +7,7 @@
 namespace svc::core {
 
 enum class Escape {
-  json,    // RFC 8259 string contents: \" \\ \n \r \t, other control characters \u00XX
+  json,    // RFC 8259 string contents: \" \\ \n \r \t, other control characters \u00XX; ill-formed UTF-8 → U+FFFD
   quoted,  // a value shown inside "..." on one line (error messages): \" \\ \n \r \t, other controls and DEL \xHH
   line,    // free text kept on one line (text logs): \n, other controls and DEL \xHH; quotes stay
 };

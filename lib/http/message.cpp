@@ -3,6 +3,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "lib/core/utf8.hpp"
+
 namespace svc::http {
 
 namespace json = boost::json;
@@ -11,6 +13,10 @@ Response json_response(Status status, const json::value& body) {
   Response res{status, 11};
   res.set(bhttp::field::content_type, "application/json");
   res.body() = json::serialize(body);
+  // Boost.JSON writes string bytes as they are; a client's input echoed in a
+  // 422 (or an upstream's text in a 502) may not be UTF-8, which JSON must be.
+  // JSON's own syntax is ASCII, so repairing the bytes keeps it JSON.
+  core::make_valid_utf8(res.body());
   return res;
 }
 

@@ -17,6 +17,7 @@ using Response = bhttp::response<bhttp::string_body>;
 using Status = bhttp::status;
 using Verb = bhttp::verb;
 
+// Always valid UTF-8: ill-formed bytes in strings become U+FFFD.
 Response json_response(Status status, const boost::json::value& body);
 Response text_response(Status status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");
 // {"detail": "..."}: the one error shape for clients.

@@ -52,7 +52,11 @@ std::optional<std::int64_t> QueryParams::optional_integer(std::string_view name,
   if (!raw) return std::nullopt;
   std::string_view text = *raw;
   std::int64_t value = 0;
-  std::string_view digits = text.size() > 1 && text.front() == '+' ? text.substr(1) : text;
+  std::string_view digits = text;
+  if (digits.size() > 1 && digits.front() == '+') {
+    digits.remove_prefix(1);
+    if (digits.front() == '-') digits = {};  // one sign: from_chars would read "-1" after the '+'
+  }
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
     add_error(query_error(name, "int_parsing", "Input should be a valid integer, unable to parse string as an integer",

@@ -13,6 +13,21 @@ bool is_param(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// "GET, HEAD, POST": sorted, each once; a GET route answers HEAD too.
+std::string allow_value(std::vector<Verb> allowed) {
+  const auto n = allowed.size();
+  for (std::size_t i = 0; i < n; ++i)
+    if (allowed[i] == Verb::get) allowed.push_back(Verb::head);
+  std::sort(allowed.begin(), allowed.end(), [](Verb a, Verb b) { return to_string(a) < to_string(b); });
+  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+  std::string out;
+  for (Verb v : allowed) {
+    if (!out.empty()) out += ", ";
+    out += std::string(to_string(v));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view RequestContext::param(std::string_view name) const {
@@ -36,13 +51,13 @@ bool split_path(std::string_view path, std::vector<std::string>& out) {
   }
 }
 
-void Router::add(Verb method, std::string pattern, Handler handler) {
+void Router::add(Verb method, std::string pattern, Handler handler, RouteOptions options) {
   std::vector<std::string> segments;
   if (!split_path(pattern, segments)) throw std::invalid_argument("route pattern must start with '/': " + pattern);
   for (const auto& r : routes_)
     if (r.method == method && r.segments == segments)
       throw std::invalid_argument("duplicate route: " + std::string(to_string(method)) + " " + pattern);
-  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler)});
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler), options});
 }
 
 Router::Match Router::match(Verb method, std::string_view path) const {
@@ -67,18 +82,17 @@ Router::Match Router::match(Verb method, std::string_view path) const {
           result.params.emplace_back(route.segments[i].substr(1, route.segments[i].size() - 2), segments[i]);
     }
     allowed.push_back(route.method);
-    if (route.method == Verb::get) allowed.push_back(Verb::head);
   }
   if (result.route != nullptr || allowed.empty()) return result;
-
-  std::sort(allowed.begin(), allowed.end(), [](Verb a, Verb b) { return to_string(a) < to_string(b); });
-  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
   result.kind = Match::Kind::method_not_allowed;
-  for (Verb v : allowed) {
-    if (!result.allow.empty()) result.allow += ", ";
-    result.allow += std::string(to_string(v));
-  }
+  result.allow = allow_value(std::move(allowed));
   return result;
+}
+
+std::string Router::methods() const {
+  std::vector<Verb> all;
+  for (const auto& route : routes_) all.push_back(route.method);
+  return allow_value(std::move(all));
 }
 
 }  // namespace svc::http

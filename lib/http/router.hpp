@@ -36,16 +36,24 @@ struct RequestContext {
 
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
 
+struct RouteOptions {
+  // The server reads a request body (up to MAX_BODY_BYTES) only for a route
+  // that takes one; on any other it answers before reading a body byte, so a
+  // client cannot make it buffer bodies nobody asked for.
+  bool takes_body = false;
+};
+
 class Router {
  public:
   // Throws std::invalid_argument for a malformed pattern or a duplicate route.
-  void add(Verb method, std::string pattern, Handler handler);
+  void add(Verb method, std::string pattern, Handler handler, RouteOptions options = {});
 
   struct Route {
     Verb method;
     std::string pattern;
     std::vector<std::string> segments;  // "{id}" marks a parameter
     Handler handler;
+    RouteOptions options;
   };
 
   struct Match {
@@ -57,6 +65,8 @@ class Router {
 
   // HEAD is answered by the GET route of the same path.
   Match match(Verb method, std::string_view path) const;
+  // Every method some route answers, as an Allow value ("GET, HEAD"), for OPTIONS *.
+  std::string methods() const;
 
  private:
   std::vector<Route> routes_;

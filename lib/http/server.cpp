@@ -1,8 +1,13 @@
 #include "lib/http/server.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -23,10 +28,14 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/core/backoff.hpp"
 #include "lib/core/random.hpp"
+#include "lib/http/compression.hpp"
+#include "lib/http/conditional.hpp"
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
+#include "lib/http/target.hpp"
 #include "lib/telemetry/logging.hpp"
 #include "lib/telemetry/trace_context.hpp"
 
@@ -49,23 +58,73 @@ constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr std::size_t kLingerBytes = 256 * 1024;
 // How long terminally cancelled sessions get to unwind after the grace period.
 constexpr auto kUnwindTime = std::chrono::seconds(2);
-// Back-off after a failed accept (EMFILE): don't spin, don't give up.
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// After a failed accept (EMFILE: the file table is full) the loop pauses,
+// doubling from 10 ms to 1 s, and tries again: no spinning, no giving up,
+// the open connections are served meanwhile (docs/http-server.md).
+constexpr auto kAcceptBackoffFirst = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoffMax = std::chrono::seconds(1);
+// What repeats once per connection is logged once per interval.
+constexpr auto kEpisodeLogInterval = std::chrono::seconds(10);
+// The read buffer holds at most a header plus this: Beast 1.81 checks its
+// header limit on the request header only, not on a chunk line (an endless
+// chunk extension) or the trailer section, which it buffers whole.
+constexpr std::size_t kReadSlack = 16 * 1024;
+// Between requests a connection keeps at most this much of it.
+constexpr std::size_t kIdleBufferBytes = 4096;
+// Descriptors the process needs besides its client connections (listener,
+// database, event loops, logs), for the start-up check of MAX_CONNECTIONS.
+constexpr std::size_t kReservedDescriptors = 64;
+
+long long ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+// Beast refuses every version but 1.0 and 1.1 as bad_version (400); a
+// request line naming another major version, as the HTTP/2 connection
+// preface "PRI * HTTP/2.0" does, is answered 505 instead (RFC 9110 15.6.6).
+bool names_other_major_version(const beast::flat_buffer& buffer) {
+  const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+  const auto eol = data.find("\r\n");
+  if (eol == std::string_view::npos || eol < 9) return false;
+  const auto v = data.substr(eol - 9, 9);  // " HTTP/d.d"
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]) && v[6] != '1';
+}
+
+// Transfer-Encoding (RFC 9112): only in HTTP/1.1 (section 6.1), chunked
+// last and once (section 6.3: otherwise 400, then close); chunked is the
+// only coding implemented (501 for others). Beast itself rejects
+// Content-Length with Transfer-Encoding, conflicting Content-Lengths and a
+// repeated chunked field, but reads "chunked, gzip" as a message without a
+// body.
+std::optional<Response> framing_error(const Request& header) {
+  auto [first, last] = header.base().equal_range(bhttp::field::transfer_encoding);
+  if (first == last) return std::nullopt;
+  if (header.version() == 10) return error_response(Status::bad_request, "Bad Request: Transfer-Encoding in HTTP/1.0");
+  std::vector<std::string_view> codings;
+  for (auto it = first; it != last; ++it) {
+    std::string_view list(it->value().data(), it->value().size());
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      auto coding = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (!coding.empty()) codings.push_back(coding);
+    }
+  }
+  const auto chunked = [](std::string_view c) { return beast::iequals(c, "chunked"); };
+  if (codings.empty() || !chunked(codings.back()) || std::any_of(codings.begin(), codings.end() - 1, chunked))
+    return error_response(Status::bad_request, "Bad Request: Transfer-Encoding must end with chunked, once");
+  if (codings.size() > 1)
+    return error_response(Status::not_implemented, "Transfer-Encoding other than chunked is not implemented");
+  return std::nullopt;
+}
 
 bool is_disconnect(const boost::system::error_code& ec) {
   return ec == beast::http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
          ec == asio::error::broken_pipe || ec == beast::http::error::partial_message;
-}
-
-std::string_view split_target(std::string_view target, std::string_view& query) {
-  auto q = target.find('?');
-  if (q == std::string_view::npos) {
-    query = {};
-    return target;
-  }
-  query = target.substr(q + 1);
-  return target.substr(0, q);
 }
 
 // What the server itself adds to every response, written straight into the
@@ -103,9 +162,13 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
       continue;
     line({name.data(), name.size()}, {field.value().data(), field.value().size()});
   }
-  char length[24];
-  auto length_end = std::to_chars(length, length + sizeof length, add.content_length).ptr;
-  line("Content-Length", {length, static_cast<std::size_t>(length_end - length)});
+  // RFC 9110 §8.6: none on a 204, and a 304's would describe the body it
+  // does not carry.
+  if (status != 204 && status != 304) {
+    char length[24];
+    auto length_end = std::to_chars(length, length + sizeof length, add.content_length).ptr;
+    line("Content-Length", {length, static_cast<std::size_t>(length_end - length)});
+  }
   line("Date", add.date);
   line("X-Request-ID", add.request_id);
   // HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 the other way round.
@@ -114,11 +177,50 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
   out += "\r\n";
 }
 
+// A condition that repeats once per connection (at MAX_CONNECTIONS, accept
+// failing) is logged when it starts, every kEpisodeLogInterval while it lasts
+// and when it ends, never once per connection. The accept loop's strand only.
+struct Episode {
+  bool active = false;
+  Clock::time_point started, last_line;
+  std::uint64_t count = 0;       // in this episode
+  std::uint64_t since_line = 0;  // since the last log line
+  // Counts one; true when a log line is due (the first, or an interval on).
+  bool occur(Clock::time_point now) {
+    ++count;
+    ++since_line;
+    if (active && now - last_line < kEpisodeLogInterval) return false;
+    if (!active) started = now;
+    active = true;
+    last_line = now;
+    return true;
+  }
+  // Ends it: how many it counted (0: none was going on).
+  std::uint64_t end() {
+    if (!active) return 0;
+    active = false;
+    since_line = 0;
+    return std::exchange(count, 0);
+  }
+  std::uint64_t take_since_line() { return std::exchange(since_line, 0); }
+};
+
 }  // namespace
+
+struct Server::Episodes {
+  Episode over_cap;
+  Episode accept_failing;
+};
 
 // What the server knows about the request it is handling, for the handler,
 // the observer and the log lines.
 struct Server::Handled {
+  // The request is parsed in place: the handler's Request is the parser's message.
+  bhttp::request_parser<bhttp::string_body> parser;
+  const Request& request() const { return parser.get(); }
+  Target target;                  // path and query
+  Router::Match match;            // found at the header, before any body byte is read
+  bool close_after = false;       // a body was left unread: the connection cannot go on
   std::string_view request_id;
   std::string_view trace_id;
   std::string_view traceparent;   // to propagate upstream
@@ -129,8 +231,12 @@ struct Server::Handled {
 };
 
 struct Server::Session {
-  Session(tcp::socket sock, std::uint64_t seed)
-      : socket(std::move(sock)), watchdog(socket.get_executor()), ids(seed), traces(seed ^ 0x5bd1e9955bd1e995ULL) {}
+  Session(tcp::socket sock, std::uint64_t seed, std::size_t buffer_limit)
+      : socket(std::move(sock)),
+        watchdog(socket.get_executor()),
+        buffer(buffer_limit),
+        ids(seed),
+        traces(seed ^ 0x5bd1e9955bd1e995ULL) {}
 
   // Arms the deadline for the reads or writes that follow (like Beast's
   // tcp_stream::expires_after, but only two stores: watch_deadline() checks).
@@ -152,7 +258,7 @@ struct Server::Session {
 
   tcp::socket socket;
   asio::steady_timer watchdog;        // see Server::watch_deadline
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer;          // max_size: the header limit plus kReadSlack
   asio::cancellation_signal cancel;  // emitted on the session's loop only
   RequestIdGenerator ids;
   telemetry::TraceIdGenerator traces;
@@ -173,6 +279,7 @@ Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, 
     : ioc_(ioc),
       loops_(loops.empty() ? std::vector<asio::any_io_executor>{ioc.get_executor()} : std::move(loops)),
       settings_(settings),
+      cors_(settings.cors),
       grace_(grace),
       router_(router),
       log_(log),
@@ -180,6 +287,7 @@ Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, 
       acceptor_(control_),
       accept_loop_done_(ioc.get_executor()),
       sessions_done_(ioc.get_executor()),
+      episodes_(std::make_unique<Episodes>()),
       seed_base_(core::SplitMix64::from_entropy().next()) {}
 
 Server::~Server() = default;
@@ -200,7 +308,14 @@ asio::awaitable<void> Server::start() {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     bound_port = acceptor_.local_endpoint().port();
   });
+  local_port_.store(bound_port);
   log_.info("listening on http://{}:{}", settings_.host, bound_port);
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+      settings_.max_connections + kReservedDescriptors > files.rlim_cur)
+    log_.warn("MAX_CONNECTIONS={} does not fit the open-file limit ({} descriptors, about {} needed besides connections): "
+              "accept will fail with EMFILE before the cap; raise RLIMIT_NOFILE (ulimit -n) or lower MAX_CONNECTIONS",
+              settings_.max_connections, static_cast<unsigned long long>(files.rlim_cur), kReservedDescriptors);
   accept_loop_started_ = true;
   asio::co_spawn(control_, accept_loop(), [this](std::exception_ptr e) {
     if (e) log_.critical("accept loop ended with an exception; no new connections will be accepted");
@@ -209,26 +324,68 @@ asio::awaitable<void> Server::start() {
 }
 
 asio::awaitable<void> Server::accept_loop() {
-  asio::steady_timer backoff(control_);
+  asio::steady_timer pause(control_);
+  core::Backoff backoff(kAcceptBackoffFirst, kAcceptBackoffMax);
+  auto& failing = episodes_->accept_failing;
   for (;;) {
     // Round robin over the event loops; the connection stays on its loop.
     const auto& loop = loops_[next_loop_++ % loops_.size()];
     auto [ec, socket] = co_await acceptor_.async_accept(loop, nothrow);
     if (!acceptor_.is_open()) co_return;
+    const auto now = Clock::now();
     if (ec) {
-      log_.warn("accept failed: {}; retrying in {} ms", ec.message(), kAcceptRetryDelay.count());
-      backoff.expires_after(kAcceptRetryDelay);
-      co_await backoff.async_wait(nothrow);
+      if (failing.occur(now)) {
+        const auto failures = failing.take_since_line();
+        if (failing.count == 1)
+          log_.warn("accept failed: {}; retrying with backoff up to {} ms, {} open connections served meanwhile",
+                    ec.message(), std::chrono::duration_cast<std::chrono::milliseconds>(kAcceptBackoffMax).count(),
+                    open_connections());
+        else
+          log_.warn("accept still failing: {} failures in the last {} s ({}); {} open connections", failures,
+                    std::chrono::duration_cast<std::chrono::seconds>(kEpisodeLogInterval).count(), ec.message(),
+                    open_connections());
+      }
+      pause.expires_after(backoff.next());
+      co_await pause.async_wait(nothrow);
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    spawn_session(std::move(socket));
+    if (auto failures = failing.end()) {
+      log_.info("accept works again after {} failed attempts over {} ms", failures, ms_between(failing.started, now));
+      backoff.reset();
+    }
+    spawn_session(std::move(socket), now);
   }
 }
 
-void Server::spawn_session(tcp::socket socket) {
+void Server::spawn_session(tcp::socket socket, Clock::time_point now) {
+  auto& over_cap = episodes_->over_cap;
+  // Only this strand adds sessions: the count cannot grow before the emplace below.
+  if (open_connections() >= settings_.max_connections) {
+    // Closed at once, before a byte is read: the client sees the connection
+    // end without an answer, as if refused, and it costs nothing more.
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    refused_total_.fetch_add(1, std::memory_order_relaxed);
+    if (over_cap.occur(now)) {
+      const auto refused = over_cap.take_since_line();
+      const auto interval = std::chrono::duration_cast<std::chrono::seconds>(kEpisodeLogInterval).count();
+      if (over_cap.count == 1)
+        log_.warn("at MAX_CONNECTIONS={}: closing new connections at once; a count follows every {} s while this lasts",
+                  settings_.max_connections, interval);
+      else
+        log_.warn("at MAX_CONNECTIONS={}: closed {} new connections at once in the last {} s", settings_.max_connections,
+                  refused, interval);
+    }
+    return;
+  }
+  if (auto refused = over_cap.end())
+    log_.info("below MAX_CONNECTIONS={} again: {} connections were closed at once over {} ms", settings_.max_connections,
+              refused, ms_between(over_cap.started, now));
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
   auto n = connections_total_.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden);
+  auto session = std::make_shared<Session>(std::move(socket), seed_base_ + n * core::SplitMix64::kGolden,
+                                           settings_.max_header_bytes + kReadSlack);
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.emplace(session.get(), session);
@@ -283,44 +440,56 @@ asio::awaitable<void> Server::watch_deadline(Session& s) {
 }
 
 asio::awaitable<void> Server::serve_requests(Session& s) {
+  // A request's state lives in serve_one()'s frame, allocated per request:
+  // an idle connection keeps only this loop's small frame.
+  // Each result named first: with co_await inside the condition (`if (!co_await
+  // ...)`, `while (co_await a && co_await b)`) GCC 12's build here reset every
+  // connection at once.
   for (;;) {
-    bool more = co_await wait_for_request_bytes(s);
+    const bool more = co_await wait_for_request_bytes(s);
     if (!more) break;
-    s.busy.store(true, std::memory_order_relaxed);
-    Handled h;
-    h.started = Clock::now();
-    h.started_wall = std::chrono::system_clock::now();
-    Request request;
-    auto outcome = co_await read_request(s, request);
-    if (outcome != ReadOutcome::request) {
-      s.busy.store(false, std::memory_order_relaxed);
-      if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
-      break;
-    }
-    requests_total_.fetch_add(1, std::memory_order_relaxed);
-    if (observer_ != nullptr) observer_->started();
-
-    auto header_id = request["X-Request-ID"];
-    RequestIdGenerator::Buffer generated;
-    h.request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
-    auto incoming = request["traceparent"];
-    auto trace = s.traces.next(std::string_view(incoming.data(), incoming.size()));
-    telemetry::TraceContext::Header traceparent;
-    h.trace_id = trace.trace_id_view();
-    h.traceparent = trace.traceparent(traceparent);
-    Response response = co_await dispatch(request, h);
-    bool keep_alive = request.keep_alive() && !closing_.load(std::memory_order_relaxed);
-    if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
-    bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
-    if (observer_ != nullptr) observer_->finished(observed(request, response, h));
-    s.answered = true;
-    s.busy.store(false, std::memory_order_relaxed);
-    if (!written) break;
-    if (!keep_alive) {
-      co_await close_gracefully(s);
-      break;
-    }
+    const bool go_on = co_await serve_one(s);
+    if (!go_on) break;
   }
+}
+
+asio::awaitable<bool> Server::serve_one(Session& s) {
+  s.busy.store(true, std::memory_order_relaxed);
+  Handled h;
+  h.started = Clock::now();
+  h.started_wall = std::chrono::system_clock::now();
+  auto outcome = co_await read_request(s, h);
+  const Request& request = h.request();
+  if (outcome != ReadOutcome::request) {
+    s.busy.store(false, std::memory_order_relaxed);
+    if (outcome == ReadOutcome::responded_and_close) co_await close_gracefully(s);
+    co_return false;
+  }
+  requests_total_.fetch_add(1, std::memory_order_relaxed);
+  if (observer_ != nullptr) observer_->started();
+
+  auto header_id = request["X-Request-ID"];
+  RequestIdGenerator::Buffer generated;
+  h.request_id = is_sane_request_id(header_id) ? std::string_view(header_id) : s.ids.next(generated);
+  auto incoming = request["traceparent"];
+  auto trace = s.traces.next(std::string_view(incoming.data(), incoming.size()));
+  telemetry::TraceContext::Header traceparent;
+  h.trace_id = trace.trace_id_view();
+  h.traceparent = trace.traceparent(traceparent);
+  Response response = co_await dispatch(request, h);
+  finish_response(request, response);
+  bool keep_alive = !h.close_after && request.keep_alive() && !closing_.load(std::memory_order_relaxed);
+  if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
+  bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
+  if (observer_ != nullptr) observer_->finished(observed(request, response, h));
+  s.answered = true;
+  s.busy.store(false, std::memory_order_relaxed);
+  if (!written) co_return false;
+  if (!keep_alive) {
+    co_await close_gracefully(s);
+    co_return false;
+  }
+  co_return true;
 }
 
 ObservedRequest Server::observed(const Request& request, const Response& response, const Handled& h) const {
@@ -339,23 +508,25 @@ ObservedRequest Server::observed(const Request& request, const Response& respons
   return r;
 }
 
-// Waits for the first byte of the next request, under the idle timeout.
+// Waits until the next request starts arriving, under the idle timeout.
 // Pipelined bytes already buffered count as a request at once.
 asio::awaitable<bool> Server::wait_for_request_bytes(Session& s) {
   if (s.buffer.size() > 0) co_return true;
   if (closing_.load(std::memory_order_relaxed)) co_return false;
+  // An idle connection keeps no large buffer and waits with none: the header
+  // read reads (10,000 idle connections would otherwise hold 4 KiB or more each).
+  if (s.buffer.capacity() > kIdleBufferBytes) s.buffer.shrink_to_fit();
   s.idle = true;
   // A fresh connection must start its request within the header timeout (a
   // silent client is slowloris too); between requests, keep-alive idles longer.
   s.arm(s.answered ? settings_.idle_timeout : settings_.header_timeout);
-  auto [read_ec, n] = co_await s.socket.async_read_some(s.buffer.prepare(4096), nothrow);
-  auto ec = s.disarm(read_ec);
+  auto [wait_ec] = co_await s.socket.async_wait(tcp::socket::wait_read, nothrow);
+  auto ec = s.disarm(wait_ec);
   s.idle = false;
   if (ec) {
     if (ec == beast::error::timeout) log_.debug("idle keep-alive connection closed after {} ms", settings_.idle_timeout.count());
     co_return false;
   }
-  s.buffer.commit(n);
   co_return true;
 }
 
@@ -372,46 +543,81 @@ std::optional<Response> Server::read_error_response(const boost::system::error_c
   if (ec == bhttp::error::body_limit)
     return error_response(Status::payload_too_large,
                           "Request body too large (limit " + std::to_string(settings_.max_body_bytes) + " bytes)");
+  if (ec == bhttp::error::buffer_overflow)
+    return error_response(Status::bad_request, "Bad Request: chunk line or trailer section over " +
+                                                   std::to_string(settings_.max_header_bytes + kReadSlack) + " bytes");
   return error_response(Status::bad_request, "Bad Request: " + ec.message());
 }
 
-asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Request& out) {
-  bhttp::request_parser<bhttp::string_body> parser;
+asio::awaitable<Server::ReadOutcome> Server::refuse(Session& s, std::optional<Response> response) {
+  if (!response) co_return ReadOutcome::closed;
+  RequestIdGenerator::Buffer generated;
+  co_await write_response(s, *response, nullptr, s.ids.next(generated), false);
+  co_return ReadOutcome::responded_and_close;
+}
+
+// The header first; the route is found before a body byte is read, and a
+// body is read only for a route that takes one.
+asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Handled& h) {
+  auto& parser = h.parser;
   parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
   parser.body_limit(settings_.max_body_bytes);
 
   s.arm(settings_.header_timeout);
   auto [header_ec, n] = co_await bhttp::async_read_header(s.socket, s.buffer, parser, nothrow);
-  auto ec = s.disarm(header_ec);
-  if (!ec && !parser.is_done() && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+  if (auto ec = s.disarm(header_ec)) {
+    if (ec == bhttp::error::bad_version && names_other_major_version(s.buffer))
+      co_return co_await refuse(s, error_response(Status::http_version_not_supported, "HTTP Version Not Supported"));
+    co_return co_await refuse(s, read_error_response(ec));
+  }
+  const Request& header = parser.get();
+  if (auto bad = framing_error(header)) co_return co_await refuse(s, std::move(bad));
+  auto target = parse_target(header.target());
+  if (!target || (target->form == Target::Form::asterisk && header.method() != Verb::options))
+    co_return co_await refuse(s, error_response(Status::bad_request, "Bad Request: invalid request target"));
+  h.target = *target;
+  h.path = target->path;
+  if (target->form != Target::Form::asterisk) h.match = router_.match(header.method(), target->path);
+  if (h.match.route != nullptr) h.route = h.match.route->pattern;
+  if (parser.is_done()) co_return ReadOutcome::request;
+
+  // A body follows.
+  if (h.match.route == nullptr) {
+    // 404, 405 or OPTIONS *: the answer does not depend on the body, so it
+    // goes out without reading it, and the connection closes after it.
+    h.close_after = true;
+    co_return ReadOutcome::request;
+  }
+  if (!h.match.route->options.takes_body)
+    co_return co_await refuse(s, error_response(Status::payload_too_large, "Request body not accepted on this route"));
+  if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
     bhttp::response<bhttp::empty_body> go_on{Status::continue_, 11};
     s.arm(settings_.idle_timeout);
     auto [wec, wn] = co_await bhttp::async_write(s.socket, go_on, nothrow);
     if (s.disarm(wec)) co_return ReadOutcome::closed;
   }
-  if (!ec && !parser.is_done()) {
-    s.arm(settings_.idle_timeout);
-    auto [body_ec, body_n] = co_await bhttp::async_read(s.socket, s.buffer, parser, nothrow);
-    ec = s.disarm(body_ec);
-  }
-  if (ec) {
-    auto response = read_error_response(ec);
-    if (!response) co_return ReadOutcome::closed;
-    RequestIdGenerator::Buffer generated;
-    co_await write_response(s, *response, nullptr, s.ids.next(generated), false);
-    co_return ReadOutcome::responded_and_close;
-  }
-  out = parser.release();
+  // The body is due within the header timeout too: a client trickling it
+  // holds the connection no longer than one trickling its header.
+  s.arm(settings_.header_timeout);
+  auto [body_ec, body_n] = co_await bhttp::async_read(s.socket, s.buffer, parser, nothrow);
+  if (auto ec = s.disarm(body_ec)) co_return co_await refuse(s, read_error_response(ec));
   co_return ReadOutcome::request;
 }
 
 asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
-  std::string_view query;
-  std::string_view path = split_target(request.target(), query);
-  h.path = path;
-  auto match = router_.match(request.method(), path);
-  if (match.route != nullptr) h.route = match.route->pattern;
+  const std::string_view path = h.path;
+  auto& match = h.match;
   Response res;
+  if (cors_.enabled()) {
+    // Before routing: a preflight names the method it would use, not OPTIONS,
+    // and carries no API key.
+    if (auto preflight = cors_.preflight(request)) co_return std::move(*preflight);
+  }
+  if (h.target.form == Target::Form::asterisk) {  // OPTIONS *: what the server as a whole answers
+    res = text_response(Status::ok, "");
+    res.set(bhttp::field::allow, router_.methods());
+    co_return res;
+  }
   try {
     switch (match.kind) {
       case Router::Match::Kind::not_found:
@@ -422,7 +628,7 @@ asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
         res.set(bhttp::field::allow, match.allow);
         break;
       case Router::Match::Kind::found: {
-        RequestContext ctx{request,      path,           query, match.route->pattern, h.request_id,
+        RequestContext ctx{request,      path,           h.target.query, match.route->pattern, h.request_id,
                            std::move(match.params), h.trace_id, h.traceparent};
         res = co_await match.route->handler(ctx);
         break;
@@ -450,6 +656,14 @@ asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
     }
   }
   co_return res;
+}
+
+void Server::finish_response(const Request& request, Response& response) const {
+  if (cors_.enabled()) cors_.decorate(request, response);
+  // A 304 has no body left to compress; its ETag is the identity form, which
+  // matches either form on the next request (conditional.hpp).
+  if (apply_conditional_get(request, response)) return;
+  apply_compression(request, response);
 }
 
 asio::awaitable<bool> Server::write_response(Session& s, Response& res, const Request* req,
@@ -529,12 +743,18 @@ asio::awaitable<void> Server::stop() {
                std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindTime).count());
 }
 
+std::size_t Server::open_connections() const {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
 Server::Stats Server::stats() const {
   Stats st{};
   std::lock_guard lock(sessions_mutex_);
   st.open_connections = sessions_.size();
   for (const auto& [raw, session] : sessions_) st.in_flight += session->busy.load(std::memory_order_relaxed) ? 1 : 0;
   st.connections_total = connections_total_.load(std::memory_order_relaxed);
+  st.refused_total = refused_total_.load(std::memory_order_relaxed);
   st.requests_total = requests_total_.load(std::memory_order_relaxed);
   return st;
 }

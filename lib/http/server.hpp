@@ -6,9 +6,15 @@
 // no strand), registered with
 // the server, which owns it: stop() stops accepting, marks every later
 // response `Connection: close`, closes idle keep-alive connections, waits for
-// in-flight requests up to the grace period, then cancels what is left (total
-// then terminal, as Beast's server-flex-awaitable example does) and waits
-// until every session coroutine has returned.
+// in-flight requests up to the grace period, then emits terminal cancellation
+// to what is left (a handler cannot be resumed usefully after its request is
+// abandoned, so there is no gentler first phase) and waits until every session
+// coroutine has returned.
+//
+// Facing the internet: at most MAX_CONNECTIONS connections (one more is
+// closed at once), a read buffer bounded by the header limit, a request body
+// read only for a route that takes one, deadlines on every read and write.
+// docs/http-server.md lists what each hostile input gets.
 
 #include <atomic>
 #include <chrono>
@@ -66,28 +72,40 @@ class Server final : public lifecycle::Component {
     std::size_t in_flight;
     std::uint64_t connections_total;
     std::uint64_t requests_total;
+    std::uint64_t refused_total;  // closed at once at MAX_CONNECTIONS
   };
   Stats stats() const;
+  // The port start() bound (PORT=0 picks a free one); 0 before.
+  std::uint16_t local_port() const { return local_port_.load(); }
 
  private:
   struct Session;
+  struct Handled;
+  struct Episodes;
   enum class ReadOutcome { request, closed, responded_and_close };
 
   boost::asio::awaitable<void> accept_loop();
-  void spawn_session(boost::asio::ip::tcp::socket socket);
+  void spawn_session(boost::asio::ip::tcp::socket socket, std::chrono::steady_clock::time_point now);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Session> session);
   boost::asio::awaitable<void> serve_requests(Session& s);
+  // Reads, handles and answers one request; false when the connection ends.
+  boost::asio::awaitable<bool> serve_one(Session& s);
   boost::asio::awaitable<void> watch_deadline(Session& s);
   boost::asio::awaitable<bool> wait_for_request_bytes(Session& s);
-  boost::asio::awaitable<ReadOutcome> read_request(Session& s, Request& out);
+  boost::asio::awaitable<ReadOutcome> read_request(Session& s, Handled& h);
   std::optional<Response> read_error_response(const boost::system::error_code& ec) const;
-  struct Handled;
+  // Writes `response` (nullopt: nothing, the client is dropped) and ends the connection.
+  boost::asio::awaitable<ReadOutcome> refuse(Session& s, std::optional<Response> response);
   boost::asio::awaitable<Response> dispatch(const Request& request, Handled& h);
+  // What every answer to a routed request gets on its way out: CORS headers,
+  // ETag and 304, gzip.
+  void finish_response(const Request& request, Response& response) const;
   ObservedRequest observed(const Request& request, const Response& response, const Handled& h) const;
   boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string_view request_id,
                                               bool keep_alive);
   boost::asio::awaitable<void> close_gracefully(Session& s);
   void forget(Session* session);
+  std::size_t open_connections() const;
   std::size_t post_to_sessions(void (*action)(Session&));
   boost::asio::awaitable<void> on_control_strand(std::function<void()> fn);
 
@@ -95,6 +113,7 @@ class Server final : public lifecycle::Component {
   std::vector<boost::asio::any_io_executor> loops_;
   std::size_t next_loop_ = 0;  // control_ only
   ServerSettings settings_;
+  Cors cors_;
   std::chrono::milliseconds grace_;
   const Router& router_;
   spdlog::logger& log_;
@@ -112,6 +131,9 @@ class Server final : public lifecycle::Component {
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
   std::atomic<std::uint64_t> connections_total_{0};
   std::atomic<std::uint64_t> requests_total_{0};
+  std::atomic<std::uint64_t> refused_total_{0};
+  std::atomic<std::uint16_t> local_port_{0};
+  std::unique_ptr<Episodes> episodes_;  // control_ only
   std::uint64_t seed_base_;
 };
 

@@ -61,6 +61,13 @@ std::optional<Micros> parse_timestamp(std::string_view s) noexcept {
   return time_point_cast<microseconds>(local - seconds{offset_seconds});
 }
 
+bool in_timestamp_range(Micros t) noexcept {
+  using namespace std::chrono;
+  constexpr auto first = sys_days{year{1} / January / 1};
+  constexpr auto end = sys_days{year{10000} / January / 1};
+  return t >= first && t < end;
+}
+
 std::string format_timestamp(Micros t) { return core::rfc3339(t); }
 
 void append_timestamp(std::string& out, Micros t) { core::append_rfc3339(out, t); }

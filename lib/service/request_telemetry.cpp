@@ -15,6 +15,14 @@ namespace {
 double seconds_of(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
+std::string_view method_label(std::string_view method) noexcept {
+  // OTel's http.request.method: the methods of RFC 9110 and PATCH (RFC 5789),
+  // case-sensitive; any other is "_OTHER", so clients cannot mint series.
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+    if (method == known) return known;
+  return "_OTHER";
+}
+
 HttpServerMetrics::HttpServerMetrics(telemetry::Registry& r)
     : duration(r.histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
                            {"http_request_method", "http_route", "http_response_status_code"}, kDurationBuckets)),
@@ -38,7 +46,7 @@ events::Event RequestTelemetry::event_of(const http::ObservedRequest& r) const n
   e.time = r.started;
   e.request_id = r.request_id;
   e.trace_id = r.trace_id;
-  e.method = r.method;
+  e.method = method_label(r.method);
   e.route = r.route;
   e.status = static_cast<int>(r.status);
   e.duration_seconds = seconds_of(r.duration);
@@ -58,9 +66,10 @@ void RequestTelemetry::finished(const http::ObservedRequest& r) noexcept {
                          static_cast<char>('0' + r.status % 10), 0};
   const std::string_view status(status_text, 3);
   const double seconds = seconds_of(r.duration);
-  http_.duration.with({r.method, r.route, status}).observe(seconds);
-  http_.request_size.with({r.method, r.route}).observe(static_cast<double>(r.request_bytes));
-  http_.response_size.with({r.method, r.route}).observe(static_cast<double>(r.response_bytes));
+  const auto method = method_label(r.method);
+  http_.duration.with({method, r.route, status}).observe(seconds);
+  http_.request_size.with({method, r.route}).observe(static_cast<double>(r.request_bytes));
+  http_.response_size.with({method, r.route}).observe(static_cast<double>(r.response_bytes));
   http_.active.add(-1);
   if (!access_log_) return;
   char duration_ms[32];

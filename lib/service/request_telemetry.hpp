@@ -17,6 +17,10 @@ class logger;
 
 namespace svc::service {
 
+// The method as a label and in events: one of HTTP's own methods, or "_OTHER".
+// (The access log keeps the method as sent.)
+std::string_view method_label(std::string_view method) noexcept;
+
 struct HttpServerMetrics {
   explicit HttpServerMetrics(telemetry::Registry& r);
   telemetry::Family<telemetry::Histogram>& duration;       // {http_request_method, http_route, http_response_status_code}

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "lib/core/utf8.hpp"
+
 namespace svc::telemetry {
 
 // ---------------------------------------------------------------- text format
@@ -158,6 +160,13 @@ std::size_t hash_values(std::span<const std::string_view> values) {
   return h;
 }
 
+// A value the exposition can carry and that costs a bounded amount to keep.
+bool admissible(std::span<const std::string_view> values) {
+  for (auto v : values)
+    if (v.size() > ChildTable::kMaxLabelValueBytes || !core::is_valid_utf8(v)) return false;
+  return true;
+}
+
 bool same(const ChildTable::Child& child, std::span<const std::string_view> values) {
   if (child.values.size() != values.size()) return false;
   for (std::size_t i = 0; i < values.size(); ++i)
@@ -188,7 +197,7 @@ void* ChildTable::find_or_add(std::span<const std::string_view> values, const st
     if (c == nullptr) break;
     if (same(*c, values)) return c->cell;  // another thread added it meanwhile
   }
-  if (owned_.size() >= kMaxChildren || i == kSlots) {
+  if (owned_.size() >= kMaxChildren || i == kSlots || !admissible(values)) {
     if (overflow_ == nullptr) {
       owned_.push_back(std::make_unique<Child>(Child{std::vector<std::string>(label_count_, "_overflow"), make()}));
       overflow_ = owned_.back().get();

@@ -101,10 +101,19 @@ class Histogram {
 namespace detail {
 
 // The children of one family: label values → cell. See the file comment.
+//
+// Every family is bounded, whatever its labels carry: at most kMaxChildren
+// label sets, each value at most kMaxLabelValueBytes of valid UTF-8 (the
+// exposition format's rule). Anything else is counted in one overflow child
+// whose values are all "_overflow", so a label fed from a client can cost
+// one series, not memory without end. Callers still map client input to a
+// small set first (request_telemetry.cpp: methods outside HTTP's own are
+// "_OTHER"): the overflow child is the backstop, not the design.
 class ChildTable {
  public:
   static constexpr std::size_t kSlots = 2048;  // at most half used: kMaxChildren
   static constexpr std::size_t kMaxChildren = kSlots / 2;
+  static constexpr std::size_t kMaxLabelValueBytes = 128;
   explicit ChildTable(std::size_t label_count) : label_count_(label_count) {}
   ~ChildTable();
 
@@ -113,7 +122,8 @@ class ChildTable {
     void* cell;
   };
   // Finds or creates; `make` builds a cell for a new label set. Beyond
-  // kMaxChildren label sets, returns the overflow child (values "_overflow").
+  // kMaxChildren label sets, or for a value too long or not UTF-8, returns
+  // the overflow child (values "_overflow").
   void* find_or_add(std::span<const std::string_view> values, const std::function<void*()>& make);
   // Children in insertion order, for exposition.
   std::vector<const Child*> children() const;

@@ -110,7 +110,7 @@ std::string summary(const std::vector<Sample>& samples) {
   std::map<int, int> by_status;
   for (const auto& s : samples) ++by_status[s.status];
   std::string out;
-  for (auto [status, n] : by_status) out += " " + std::to_string(status) + "x" + std::to_string(n);
+  for (auto [status, n] : by_status) out.append(" ").append(std::to_string(status)).append("x").append(std::to_string(n));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "tests/support/raw_http.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace testsupport {
@@ -134,6 +136,67 @@ bool RawConnection::wait_closed(std::chrono::milliseconds timeout) {
     if (n <= 0) return true;  // EOF or reset
     buffer_.append(buf, static_cast<std::size_t>(n));
   }
+}
+
+LoadConnection::LoadConnection(int port) : fd_(connect_loopback(port)) {
+  if (fd_ < 0)
+    throw std::runtime_error("connection to 127.0.0.1:" + std::to_string(port) + " failed: " + std::strerror(errno));
+  ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+}
+
+LoadConnection::~LoadConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+long LoadConnection::send_some(std::string_view bytes) {
+  const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  if (n >= 0) return n;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+}
+
+bool LoadConnection::closed() {
+  char buf[65536];
+  for (;;) {
+    const auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n == 0) return true;
+    if (n < 0) return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+  }
+}
+
+bool LoadConnection::wait_readable(std::chrono::milliseconds timeout) {
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+}
+
+Flood flood(int port, std::string_view prefix, char filler, std::size_t limit, std::chrono::milliseconds timeout) {
+  LoadConnection c(port);
+  Flood f;
+  const std::string chunk(64 * 1024, filler);
+  std::string_view next = prefix;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (f.sent < limit && std::chrono::steady_clock::now() < deadline) {
+    const auto n = c.send_some(next);
+    if (n < 0 || c.closed()) {
+      f.closed = true;
+      break;
+    }
+    f.sent += static_cast<std::size_t>(n);
+    next.remove_prefix(static_cast<std::size_t>(n));
+    if (next.empty()) next = chunk;
+    if (n == 0) c.wait_readable(50ms);  // the kernel's buffers are full: the server stopped reading
+  }
+  const auto close_deadline = std::chrono::steady_clock::now() + 5s;
+  while (!f.closed && std::chrono::steady_clock::now() < close_deadline) {
+    c.wait_readable(50ms);
+    f.closed = c.closed();
+  }
+  return f;
+}
+
+std::string raw_request(std::string_view method, std::string_view target, std::string_view extra,
+                        std::string_view version) {
+  return std::string(method) + " " + std::string(target) + " " + std::string(version) + "\r\nHost: 127.0.0.1\r\n" +
+         std::string(extra) + "\r\n";
 }
 
 std::optional<HttpResponse> http_request(int port, std::string_view method, std::string_view target,

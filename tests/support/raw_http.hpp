@@ -51,6 +51,41 @@ class RawConnection {
   std::string buffer_;
 };
 
+// A loopback connection for loads: many open at once, or bytes sent without
+// reading the answers. Non-blocking after a blocking connect; RawConnection
+// is one blocking exchange at a time.
+class LoadConnection {
+ public:
+  // Connects to 127.0.0.1:port; throws std::runtime_error if that fails.
+  explicit LoadConnection(int port);
+  ~LoadConnection();
+  LoadConnection(const LoadConnection&) = delete;
+  LoadConnection& operator=(const LoadConnection&) = delete;
+
+  // Bytes the kernel took (0 when its buffer is full); -1 once the peer is gone.
+  long send_some(std::string_view bytes);
+  // Reads and drops what has arrived; true once the peer closed (EOF or reset).
+  bool closed();
+  // Waits up to `timeout` until there is something to read or the peer closed.
+  bool wait_readable(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
+
+// Sends `prefix`, then `filler` bytes as fast as the server takes them, up
+// to `limit` bytes or `timeout`, for input that never ends: a server must
+// answer or close long before the limit.
+struct Flood {
+  std::size_t sent = 0;  // bytes the kernel took, prefix included
+  bool closed = false;   // the server closed the connection (within `timeout` plus 5 s)
+};
+Flood flood(int port, std::string_view prefix, char filler, std::size_t limit, std::chrono::milliseconds timeout);
+
+// "METHOD target VERSION" + Host + `extra` header lines + the blank line.
+std::string raw_request(std::string_view method, std::string_view target, std::string_view extra = "",
+                        std::string_view version = "HTTP/1.1");
+
 // One request on a fresh connection. `extra_headers` is raw "Name: value\r\n" lines.
 std::optional<HttpResponse> http_request(int port, std::string_view method, std::string_view target,
                                          std::string_view extra_headers = "", std::string_view body = "");

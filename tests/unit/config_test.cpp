@@ -109,6 +109,7 @@ TEST_SUITE("config") {
                                         {"MAX_BODY_BYTES", "0"},
                                         {"HEADER_TIMEOUT_SECONDS", "0.1"},
                                         {"IDLE_TIMEOUT_SECONDS", "86400"},
+                                        {"MAX_CONNECTIONS", "500"},
                                         {"API_KEYS", "second-key-0123456"}}));
     CHECK(settings.app_env == AppEnv::dev);
     CHECK(settings.http.host == "127.0.0.1");
@@ -122,6 +123,7 @@ TEST_SUITE("config") {
     CHECK(settings.http.max_body_bytes == 0);
     CHECK(settings.http.header_timeout == 100ms);
     CHECK(settings.http.idle_timeout == 86400s);
+    CHECK(settings.http.max_connections == 500);
     CHECK(settings.api_keys == std::vector<std::string>{api_key, "second-key-0123456"});
   }
 
@@ -133,7 +135,8 @@ TEST_SUITE("config") {
                                   {"MAX_HEADER_BYTES", "1024"},
                                   {"MAX_BODY_BYTES", "1073741824"},
                                   {"HEADER_TIMEOUT_SECONDS", "3600"},
-                                  {"IDLE_TIMEOUT_SECONDS", "0.1"}}));
+                                  {"IDLE_TIMEOUT_SECONDS", "0.1"},
+                                  {"MAX_CONNECTIONS", "1"}}));
     CHECK(settings.http.port == 1);
     CHECK(settings.threads == 256);
     CHECK(settings.shutdown.drain == 0ms);
@@ -142,10 +145,12 @@ TEST_SUITE("config") {
     CHECK(settings.http.max_body_bytes == 1073741824);
     CHECK(settings.http.header_timeout == 3600s);
     CHECK(settings.http.idle_timeout == 100ms);
+    CHECK(settings.http.max_connections == 1);
 
-    settings = load(minimal({{"PORT", "65535"}, {"MAX_HEADER_BYTES", "1048576"}}));
+    settings = load(minimal({{"PORT", "65535"}, {"MAX_HEADER_BYTES", "1048576"}, {"MAX_CONNECTIONS", "1000000"}}));
     CHECK(settings.http.port == 65535);
     CHECK(settings.http.max_header_bytes == 1048576);
+    CHECK(settings.http.max_connections == 1000000);
   }
 
   TEST_CASE("every app env, log level and log format is accepted, in any case") {
@@ -182,13 +187,15 @@ TEST_SUITE("config") {
                                         {"MAX_HEADER_BYTES", ""},
                                         {"MAX_BODY_BYTES", ""},
                                         {"HEADER_TIMEOUT_SECONDS", ""},
-                                        {"IDLE_TIMEOUT_SECONDS", ""}}));
+                                        {"IDLE_TIMEOUT_SECONDS", ""},
+                                        {"MAX_CONNECTIONS", ""}}));
     CHECK(settings.app_env == AppEnv::prod);
     CHECK(settings.http.host == "0.0.0.0");
     CHECK(settings.http.port == 8080);
     CHECK(settings.log_level == "info");
     CHECK(settings.shutdown.drain == 5s);
     CHECK(settings.http.idle_timeout == 75s);
+    CHECK(settings.http.max_connections == 10000);
     CHECK(settings.api_keys.size() == 1);
 
     CHECK(error_for(minimal({{"DATABASE_URL", ""}})) ==
@@ -307,6 +314,7 @@ TEST_SUITE("config") {
     CHECK(error_for(minimal({{"MAX_HEADER_BYTES", "16k"}})) ==
           "MAX_HEADER_BYTES=\"16k\" is not an integer (1024-1048576)");
     CHECK(error_for(minimal({{"MAX_BODY_BYTES", "-1"}})) == "MAX_BODY_BYTES=\"-1\" is not an integer (0-1073741824)");
+    CHECK(error_for(minimal({{"MAX_CONNECTIONS", "0"}})) == "MAX_CONNECTIONS=\"0\" is not an integer (1-1000000)");
     CHECK(error_for(minimal({{"MAX_BODY_BYTES", "1073741825"}})) ==
           "MAX_BODY_BYTES=\"1073741825\" is not an integer (0-1073741824)");
     CHECK(error_for(minimal({{"MAX_BODY_BYTES", "18446744073709551616"}})) ==
@@ -598,6 +606,8 @@ TEST_SUITE("config") {
         "MAX_BODY_BYTES=1048576",
         "HEADER_TIMEOUT_SECONDS=10",
         "IDLE_TIMEOUT_SECONDS=75",
+        "MAX_CONNECTIONS=10000",
+        "CORS_ALLOW_ORIGINS=",
         "UPSTREAM_CONNECT_TIMEOUT_SECONDS=5",
         "UPSTREAM_READ_TIMEOUT_SECONDS=10",
         "UPSTREAM_TIMEOUT_SECONDS=15",
@@ -743,7 +753,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 49);
+    CHECK(variables.size() == 51);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
@@ -777,6 +787,7 @@ TEST_SUITE("config") {
     CHECK(documented.at("MAX_BODY_BYTES") == "1048576");
     CHECK(documented.at("HEADER_TIMEOUT_SECONDS") == "10");
     CHECK(documented.at("IDLE_TIMEOUT_SECONDS") == "75");
+    CHECK(documented.at("MAX_CONNECTIONS") == "10000");
     CHECK(documented.at("DB_POOL_SIZE") == "10 (prod) / 5 (dev) / 1 (test)");
     CHECK(documented.at("DB_MAX_OVERFLOW") == "20 (prod) / 10 (dev) / 1 (test)");
     CHECK(documented.at("DB_POOL_TIMEOUT") == "5");

@@ -79,6 +79,22 @@ TEST_CASE("more label sets than the table holds share one overflow child") {
   CHECK(contains(text, "many_total{k=\"_overflow\"} 10\n"));
 }
 
+TEST_CASE("a label value too long or not UTF-8 goes to the overflow child, never into the exposition") {
+  Registry r;
+  auto& f = r.counter("guarded_total", "Guarded.", {"k"});
+  f.with({std::string(detail::ChildTable::kMaxLabelValueBytes, 'a')}).inc();
+  f.with({std::string(detail::ChildTable::kMaxLabelValueBytes + 1, 'b')}).inc();
+  f.with({std::string(100000, 'c')}).inc();
+  f.with({"caf\xC3\xA9"}).inc();
+  f.with({"bad\xFF"}).inc();
+  auto text = r.expose();
+  CHECK(contains(text, "guarded_total{k=\"" + std::string(detail::ChildTable::kMaxLabelValueBytes, 'a') + "\"} 1\n"));
+  CHECK(contains(text, "guarded_total{k=\"caf\xC3\xA9\"} 1\n"));
+  CHECK(contains(text, "guarded_total{k=\"_overflow\"} 3\n"));
+  CHECK_FALSE(contains(text, "bbb"));
+  CHECK_FALSE(contains(text, "\xFF"));
+}
+
 TEST_CASE("numbers: integers plain, special values spelled as Prometheus does") {
   std::string out;
   append_number(out, 3);

@@ -83,6 +83,31 @@ TEST_CASE("integer edges: bounds inclusive, junk, overflow, lower bound message"
   CHECK(d[3].at("input") == "");
 }
 
+TEST_CASE("integer edges: int64 bounds and beyond, one sign only") {
+  QueryParams bounds("max=9223372036854775807&min=-9223372036854775808");
+  CHECK(bounds.integer("max", 7, INT64_MIN, INT64_MAX) == INT64_MAX);
+  CHECK(bounds.integer("min", 7, INT64_MIN, INT64_MAX) == INT64_MIN);
+  for (std::string raw : {"9223372036854775808", "-9223372036854775809", "%2B-1", "%2B%2B1", "--1", "%2B", "-"}) {
+    CAPTURE(raw);
+    QueryParams q("x=" + raw);
+    CHECK(q.integer("x", 7, INT64_MIN, INT64_MAX) == 7);
+    REQUIRE(q.errors().size() == 1);
+    CHECK(q.errors()[0].type == "int_parsing");
+  }
+  QueryParams limit("limit=9223372036854775807");
+  limit.integer("limit", 50, 1, 500);
+  REQUIRE(limit.errors().size() == 1);
+  CHECK(limit.errors()[0].type == "less_than_equal");
+}
+
+TEST_CASE("an input that is not UTF-8 is echoed as U+FFFD: the 422 stays valid JSON") {
+  QueryParams q("fiat=%FF%FEx");
+  q.matching("fiat", "VES", "^[A-Z0-9]{2,10}$", upper_alnum_2_10);
+  auto res = validation_response(q.errors());
+  auto body = json::parse(res.body());  // Boost.JSON rejects invalid UTF-8
+  CHECK(body.at("detail").at(0).at("input") == "\xEF\xBF\xBD\xEF\xBF\xBDx");
+}
+
 TEST_CASE("booleans and literals with three alternatives") {
   QueryParams q("on=TRUE&off=0&bad=maybe&ex=kraken");
   CHECK(q.boolean("on", false));

@@ -75,3 +75,22 @@ TEST_CASE("router rejects malformed paths, bad escapes and duplicate routes") {
   CHECK_THROWS_AS(r.add(Verb::get, "/a/{x}", named("again")), std::invalid_argument);
   CHECK_THROWS_AS(r.add(Verb::get, "no-slash", named("bad")), std::invalid_argument);
 }
+
+TEST_CASE("a route takes a body only when it says so; methods() lists what the table answers") {
+  Router r;
+  r.add(Verb::get, "/items", named("list"));
+  r.add(Verb::post, "/items", named("create"), {.takes_body = true});
+  r.add(Verb::delete_, "/items/{id}", named("delete"));
+  CHECK_FALSE(r.match(Verb::get, "/items").route->options.takes_body);
+  CHECK(r.match(Verb::post, "/items").route->options.takes_body);
+  CHECK(r.methods() == "DELETE, GET, HEAD, POST");
+  CHECK(Router{}.methods().empty());
+}
+
+TEST_CASE("an unknown method on a known path is 405, not 404") {
+  Router r;
+  r.add(Verb::get, "/health", named("health"));
+  auto m = r.match(Verb::unknown, "/health");
+  CHECK(m.kind == Router::Match::Kind::method_not_allowed);
+  CHECK(m.allow == "GET, HEAD");
+}

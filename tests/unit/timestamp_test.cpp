@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 using svc::pg::format_timestamp;
+using svc::pg::in_timestamp_range;
 using svc::pg::parse_timestamp;
 
 namespace {
@@ -30,5 +31,16 @@ TEST_SUITE("timestamp") {
       CAPTURE(bad);
       CHECK_FALSE(parse_timestamp(bad).has_value());
     }
+  }
+
+  TEST_CASE("what PostgreSQL takes back: years 1 to 9999 in UTC") {
+    CHECK(in_timestamp_range(*parse_timestamp("0001-01-01T00:00:00Z")));
+    CHECK(in_timestamp_range(*parse_timestamp("9999-12-31T23:59:59.999999Z")));
+    CHECK(in_timestamp_range(*parse_timestamp("2026-11-23")));
+    CHECK_FALSE(in_timestamp_range(*parse_timestamp("0000-06-01")));
+    CHECK_FALSE(in_timestamp_range(*parse_timestamp("0001-01-01T00:00:00+01:00")));
+    CHECK_FALSE(in_timestamp_range(*parse_timestamp("9999-12-31T23:59:59-01:00")));
+    CHECK_FALSE(in_timestamp_range(svc::pg::Micros{std::chrono::microseconds{INT64_MAX}}));
+    CHECK_FALSE(in_timestamp_range(svc::pg::Micros{std::chrono::microseconds{INT64_MIN}}));
   }
 }

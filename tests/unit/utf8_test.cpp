@@ -1,0 +1,61 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "lib/core/escape.hpp"
+#include "lib/core/utf8.hpp"
+
+using namespace svc::core;
+
+namespace {
+std::string repaired(std::string_view text) {
+  std::string out;
+  append_valid_utf8(out, text);
+  return out;
+}
+std::string json_escaped(std::string_view text) {
+  std::string out;
+  append_json_escaped(out, text);
+  return out;
+}
+constexpr std::string_view kFffd = "\xEF\xBF\xBD";
+}  // namespace
+
+TEST_CASE("well-formed UTF-8 is valid: ASCII, 2, 3 and 4 bytes, the edges of each range") {
+  for (std::string_view ok : {"", "plain", "\xC2\x80", "\xDF\xBF", "caf\xC3\xA9", "\xE0\xA0\x80", "\xED\x9F\xBF",
+                              "\xEE\x80\x80", "\xEF\xBF\xBF", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF"}) {
+    CAPTURE(ok);
+    CHECK(is_valid_utf8(ok));
+    CHECK(repaired(ok) == ok);
+  }
+}
+
+TEST_CASE("ill-formed UTF-8 is not: stray, overlong, surrogate, past U+10FFFF, truncated") {
+  for (std::string_view bad : {"\x80", "\xBF", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                               "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\xC3", "\xE2\x82",
+                               "\xF0\x9F\x98"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(is_valid_utf8(bad));
+    CHECK(is_valid_utf8(repaired(bad)));
+  }
+}
+
+TEST_CASE("repair: each ill-formed byte becomes U+FFFD, the rest stays") {
+  CHECK(repaired("a\xFF" "b") == "a" + std::string(kFffd) + "b");
+  CHECK(repaired("\xFF\xFE") == std::string(kFffd) + std::string(kFffd));
+  CHECK(repaired("\xC3(") == std::string(kFffd) + "(");
+  CHECK(repaired("ok \xC3\xA9 \xE2\x82") == "ok \xC3\xA9 " + std::string(kFffd) + std::string(kFffd));
+  std::string in_place = "x\x80y";
+  CHECK(make_valid_utf8(in_place));
+  CHECK(in_place == "x" + std::string(kFffd) + "y");
+  std::string fine = "caf\xC3\xA9";
+  CHECK_FALSE(make_valid_utf8(fine));
+}
+
+TEST_CASE("JSON escaping keeps well-formed UTF-8 as it is and writes U+FFFD for the rest") {
+  CHECK(json_escaped("caf\xC3\xA9 \"q\"\n") == "caf\xC3\xA9 \\\"q\\\"\\n");
+  CHECK(json_escaped("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");
+  CHECK(json_escaped("a\xFF\x01") == "a" + std::string(kFffd) + "\\u0001");
+  CHECK(json_escaped("\xED\xA0\x80") == std::string(kFffd) + std::string(kFffd) + std::string(kFffd));
+  CHECK(is_valid_utf8(json_escaped("\xC0\xAF\xE0\x80 tail")));
+}
