@@ -10,6 +10,7 @@
 
 #include "app/exchanges/offer.hpp"
 #include "lib/config/env.hpp"
+#include "lib/config/section.hpp"
 
 namespace p2p {
 
@@ -39,6 +40,10 @@ struct AppSettings {
                               std::vector<svc::config::EnvReader::Effective>& effective);
   static const std::vector<svc::config::Variable>& variables();
 };
+
+// The application's variables, declared with their reading (lib's
+// config::Section style), in --help order; from_env and variables() use it.
+const svc::config::Section<AppSettings>& app_section();
 
 // {"binance:USDT/VES:BUY", "bybit:USDT/VES:SELL"} (SCRAPE_TARGETS, split at
 // commas); throws std::invalid_argument saying what is wrong with which entry.
