@@ -17,6 +17,7 @@
 #include "app/exchanges/exchange_telemetry.hpp"
 #include "app/offer_store.hpp"
 #include "app/pairs_cache.hpp"
+#include "app/retention.hpp"
 #include "app/scraper.hpp"
 #include "lib/events/writer.hpp"
 #include "lib/http/client.hpp"
@@ -25,6 +26,7 @@
 #include "lib/http/server.hpp"
 #include "lib/lifecycle/lifecycle.hpp"
 #include "lib/lifecycle/readiness.hpp"
+#include "lib/pg/lease.hpp"
 #include "lib/pg/pool.hpp"
 #include "lib/pg/schema_migrator.hpp"
 #include "lib/service/request_telemetry.hpp"
@@ -55,13 +57,15 @@ struct AppState {
   ExchangeTelemetry exchange_telemetry;              // exchange calls, scraper rounds
   svc::pg::Pool pool;
   svc::pg::SchemaMigrator migrator;
+  svc::pg::LeaseTable leases;  // who of the replicas does which once-only job (scraper targets)
   svc::http::Client upstream;  // the exchanges' HTTP client
   OfferStore store;
   Binance binance;
   Bybit bybit;
   BybitPaymentCatalogue bybit_payments;  // names Bybit's payment ids; refreshes itself once started
   PairsCache pairs;
-  Scraper scraper;  // a component only when SCRAPE_TARGETS is set
+  Scraper scraper;      // a component only when SCRAPE_TARGETS is set
+  Retention retention;  // a component only when a retention is set
   svc::http::Server server;
 
   Exchange& exchange(std::string_view name);  // "binance" | "bybit"
@@ -69,5 +73,7 @@ struct AppState {
 
 // libpq connection options from the settings (password inside: never log).
 svc::pg::ConnectOptions connect_options(const svc::service::Settings& settings);
+// The same for schema migrations: MIGRATIONS_DATABASE_URL, else DATABASE_URL.
+svc::pg::ConnectOptions migration_connect_options(const svc::service::Settings& settings);
 
 }  // namespace p2p

@@ -18,6 +18,7 @@
 #include "lib/config/help.hpp"
 #include "lib/lifecycle/event_loops.hpp"
 #include "lib/pg/error.hpp"
+#include "lib/pg/lease_metrics.hpp"
 #include "lib/pg/pool_metrics.hpp"
 #include "lib/service/debug_routes.hpp"
 #include "lib/service/metrics_route.hpp"
@@ -48,6 +49,28 @@ svc::pg::ConnectOptions connect_options(const Settings& settings) {
   return o;
 }
 
+svc::pg::ConnectOptions migration_connect_options(const Settings& settings) {
+  svc::pg::ConnectOptions o = connect_options(settings);
+  o.application_name = std::string(kServiceName) + "-migrations";  // how pg_stat_activity tells it apart
+  o.conninfo = settings.migrations.url.value_or(settings.database).conninfo();
+  // Migrations bound their statements themselves; DB_STATEMENT_TIMEOUT is for requests.
+  o.statement_timeout = std::chrono::milliseconds{0};
+  return o;
+}
+
+namespace {
+// A target's lease outlives its renewal by the interval plus a margin: the
+// longest a round can take (the exchange call, then storing it), at most
+// another interval. That margin is also how long a dead holder's targets
+// wait for a successor beyond the interval.
+Scraper::Timing scraper_timing(const Settings& settings, const AppSettings& app) {
+  Scraper::Timing t;
+  t.interval = app.scrape_interval;
+  t.lease_margin = std::min(app.scrape_interval, settings.upstream.total_timeout + settings.pool.statement_deadline);
+  return t;
+}
+}  // namespace
+
 AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, Settings s,
                    AppSettings a, std::shared_ptr<spdlog::logger> logger)
     : settings(std::move(s)),
@@ -63,8 +86,10 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
       request_telemetry(metrics, events.get(), settings.telemetry.access_log, *log),
       exchange_telemetry(metrics, events.get()),
       pool(ioc, connect_options(settings), settings.pool, *log, readiness, loops),
-      migrator(ioc, pool, migrations(), std::string(kMigrationLock), *log, readiness,
+      migrator(ioc, pool, migration_connect_options(settings), settings.migrations.lock_timeout, migrations(),
+               std::string(kMigrationLock), *log, readiness,
                [this](std::string reason) { lifecycle.request_stop(std::move(reason), kExitFailure); }),
+      leases(pool, "leases", svc::pg::lease_holder_id()),
       upstream(ioc, settings.upstream, *log),
       store(pool),
       binance(upstream, app_settings.binance_base_url, *log),
@@ -74,8 +99,12 @@ AppState::AppState(asio::io_context& ioc, std::vector<asio::any_io_executor> loo
                       settings.upstream.total_timeout},
                      exchange_metrics, *log),
       pairs(app_settings.pairs_cache),
-      scraper(ioc, app_settings.scrape_targets, app_settings.scrape_interval,
-              [this](std::string_view name) -> Exchange& { return exchange(name); }, store, *log),
+      scraper(ioc, app_settings.scrape_targets, scraper_timing(settings, app_settings),
+              [this](std::string_view name) -> Exchange& { return exchange(name); }, store, leases, *log),
+      retention(ioc,
+                {app_settings.offers_retention, app_settings.telemetry_retention, app_settings.retention_interval,
+                 app_settings.retention_batch_rows, 2 * settings.pool.statement_deadline},
+                pool, leases, metrics, *log),
       server(ioc, std::move(loops), settings.http, settings.shutdown.grace, router, *log) {
   binance.set_telemetry(&exchange_telemetry);
   bybit.set_telemetry(&exchange_telemetry);
@@ -111,6 +140,16 @@ std::optional<svc::http::Response> map_database_errors(const std::exception& e) 
   return res;
 }
 
+// How long each exchange that rate-limited the scraper is still left alone.
+void add_scraper_metrics(svc::telemetry::Registry& metrics, const Scraper& scraper) {
+  metrics.add_collector([&scraper](svc::telemetry::TextWriter& out) {
+    out.family("scraper_rate_limit_pause_seconds", svc::telemetry::MetricType::gauge,
+               "Seconds the scraper still leaves an exchange alone after its 429 (0: not paused).");
+    for (const auto& [exchange, left] : scraper.pauses())
+      out.sample("scraper_rate_limit_pause_seconds", {{"exchange", exchange}}, left);
+  });
+}
+
 int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::logger> log) {
   log->info("p2p-dashboard starting: env={} threads={} database={}", config::to_string(settings.app_env),
             settings.threads, settings.database.sanitized());
@@ -120,6 +159,9 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
   svc::service::add_probe_routes(app.router, app.readiness);
   svc::service::add_metrics_route(app.router, app.metrics);
   svc::service::add_debug_db_route(app.router, app.auth, app.settings, app.pool, app.migrator);
+  svc::service::add_debug_leases_route(app.router, app.auth, app.leases);
+  svc::pg::add_lease_metrics(app.metrics, app.leases);
+  add_scraper_metrics(app.metrics, app.scraper);
   svc::telemetry::add_process_metrics(app.metrics);
   svc::telemetry::add_build_info(app.metrics, kServiceName, P2P_VERSION, P2P_GIT_COMMIT);
   svc::pg::add_pool_metrics(app.metrics, app.pool, "main");
@@ -135,6 +177,7 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
   // Optional, like the scraper: without it Bybit payment ids are named "Bybit payment N".
   if (app.app_settings.bybit_payment_catalogue.count() > 0) app.lifecycle.add(app.bybit_payments);
   if (!app.app_settings.scrape_targets.empty()) app.lifecycle.add(app.scraper);
+  if (app.retention.enabled()) app.lifecycle.add(app.retention);
   app.lifecycle.add(app.server);  // listens last, stops first
 
   int exit_code = kExitFailure;
@@ -166,9 +209,10 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
 int migrate(const Settings& settings, spdlog::logger& log, bool status_only) {
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
-    auto conn = co_await svc::pg::Connection::connect(ioc.get_executor(), connect_options(settings), log);
+    auto conn = co_await svc::pg::Connection::connect(ioc.get_executor(), migration_connect_options(settings), log);
     if (!status_only) {
-      int applied = co_await svc::pg::apply_migrations(*conn, migrations(), kMigrationLock, log);
+      int applied = co_await svc::pg::apply_migrations(*conn, migrations(), kMigrationLock,
+                                                       settings.migrations.lock_timeout, log);
       std::cout << "applied " << applied << " migration(s)\n";
       co_return 0;
     }

@@ -26,24 +26,7 @@ constexpr std::size_t max_payment_method_length = 200;
 constexpr std::int64_t max_series_points = 1000;
 
 // "90s", "30m", "1h", "7d" → seconds (1 s to 30 days).
-std::optional<std::chrono::seconds> parse_window(std::string_view s) {
-  if (s.size() < 2 || s.size() > 12 || s[0] < '1' || s[0] > '9') return std::nullopt;
-  std::int64_t n = 0;
-  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return std::nullopt;
-    n = n * 10 + (s[i] - '0');
-  }
-  std::int64_t unit = 0;
-  switch (s.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    default: return std::nullopt;
-  }
-  if (n > max_window_seconds / unit) return std::nullopt;
-  return std::chrono::seconds{n * unit};
-}
+std::optional<std::chrono::seconds> parse_window(std::string_view s) { return parse_duration(s, max_window_seconds); }
 
 // 300 s -> "5m": the largest unit that divides it.
 std::string window_text(std::chrono::seconds s) {

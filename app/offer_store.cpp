@@ -270,6 +270,17 @@ std::optional<HistoryCursor> decode_cursor(std::string_view text) {
 }
 
 asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {
+  auto rows = co_await store(offers, std::nullopt);
+  co_return std::move(*rows);
+}
+
+asio::awaitable<std::optional<OfferRows>> OfferStore::save_guarded(const std::vector<Offer>& offers,
+                                                                   pg::Statement guard) {
+  return store(offers, std::move(guard));
+}
+
+asio::awaitable<std::optional<OfferRows>> OfferStore::store(const std::vector<Offer>& offers,
+                                                            std::optional<pg::Statement> guard) {
   if (offers.empty()) co_return OfferRows{};
   std::vector<std::string> exchange, external_id, fiat, asset, trade_type, price, available, min_limit, max_limit,
       advertiser, orders_30d, completion_rate, merchant, method_names;
@@ -295,6 +306,8 @@ asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {
     }
   }
   std::vector<pg::Statement> statements;
+  const bool guarded = guard.has_value();
+  if (guarded) statements.push_back(std::move(*guard));  // first: its row lock holds until the commit
   if (!method_names.empty()) statements.push_back({std::string(upsert_methods_sql), pg::Params(method_names)});
   statements.push_back({insert_sql_, pg::Params(exchange, external_id, fiat, asset, trade_type, price, available,
                                                 min_limit, max_limit, advertiser, orders_30d, completion_rate,
@@ -303,6 +316,7 @@ asio::awaitable<OfferRows> OfferStore::save(const std::vector<Offer>& offers) {
   auto conn = co_await pool_.acquire();
   auto tx = co_await pg::Transaction::begin(*conn);
   auto results = co_await tx.pipeline(statements);
+  if (guarded && results.front().rows() == 0) co_return std::nullopt;  // rolled back as tx leaves scope
   co_await tx.commit();
   co_return OfferRows(std::move(results.back()));
 }

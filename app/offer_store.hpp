@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "app/exchanges/offer.hpp"
+#include "lib/pg/connection.hpp"
 #include "lib/pg/result.hpp"
 #include "lib/pg/timestamp.hpp"
 
@@ -175,6 +176,11 @@ class OfferStore {
   // transaction and returns the rows as stored, in batch order. Throws
   // svc::pg::PgError; nothing is written then.
   boost::asio::awaitable<OfferRows> save(const std::vector<Offer>& offers);
+  // The same, committed only if `guard` (run first, in the same transaction)
+  // returns a row; nullopt, nothing stored, when it does not. For the
+  // scraper: LeaseTable::guard, so only the lease holder stores.
+  boost::asio::awaitable<std::optional<OfferRows>> save_guarded(const std::vector<Offer>& offers,
+                                                                svc::pg::Statement guard);
   // No row when there is no such offer.
   boost::asio::awaitable<OfferRows> find(std::string_view id);
   boost::asio::awaitable<HistoryPage> history(const HistoryQuery& query);
@@ -191,6 +197,9 @@ class OfferStore {
   boost::asio::awaitable<std::vector<SeriesPoint>> series(const SeriesQuery& query);
 
  private:
+  boost::asio::awaitable<std::optional<OfferRows>> store(const std::vector<Offer>& offers,
+                                                         std::optional<svc::pg::Statement> guard);
+
   svc::pg::Pool& pool_;
   std::string insert_sql_;  // built once, like find_sql_: both return offer_columns
   std::string find_sql_;    // built once: the hot path of the read API

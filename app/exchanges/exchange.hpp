@@ -3,7 +3,9 @@
 // for a market. Listing the markets an exchange trades is Binance's alone
 // (Binance::pairs): Bybit has no public API for it that we use.
 
+#include <chrono>
 #include <compare>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -53,14 +55,23 @@ struct Pair {
 };
 
 // The exchange could not be asked or answered nonsense. `timed_out`
-// separates 504 from 502 for API clients.
+// separates 504 from 502 for API clients; `status` is the exchange's HTTP
+// status when it answered with one (429: it rate-limits us, asking to wait
+// `retry_after` when it says how long).
 class UpstreamError : public std::runtime_error {
  public:
-  UpstreamError(std::string reason, bool timed_out) : std::runtime_error(std::move(reason)), timed_out_(timed_out) {}
+  UpstreamError(std::string reason, bool timed_out, unsigned status = 0,
+                std::optional<std::chrono::seconds> retry_after = std::nullopt)
+      : std::runtime_error(std::move(reason)), timed_out_(timed_out), status_(status), retry_after_(retry_after) {}
   bool timed_out() const noexcept { return timed_out_; }
+  unsigned status() const noexcept { return status_; }
+  bool rate_limited() const noexcept { return status_ == 429; }
+  std::optional<std::chrono::seconds> retry_after() const noexcept { return retry_after_; }
 
  private:
   bool timed_out_;
+  unsigned status_;
+  std::optional<std::chrono::seconds> retry_after_;
 };
 
 class Exchange {

@@ -48,7 +48,8 @@ boost::asio::awaitable<std::string> HttpExchange::post(std::string_view path, st
   } catch (const svc::http::ClientError& e) {
     outcome = e.phase() == svc::http::ClientPhase::status ? std::string("http_").append(std::to_string(e.status()))
                                                             : std::string(svc::http::to_string(e.phase()));
-    failure.emplace(e.what(), e.timed_out());
+    failure.emplace(e.what(), e.timed_out(), e.phase() == svc::http::ClientPhase::status ? e.status() : 0,
+                    e.retry_after());
   } catch (const boost::system::system_error&) {
     record(path, "cancelled", started, ctx);
     throw;

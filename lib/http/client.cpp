@@ -25,6 +25,7 @@
 #include "lib/http/client_pool.hpp"
 #include "lib/http/client_round_trip.hpp"
 #include "lib/http/client_url.hpp"
+#include "lib/http/retry_after.hpp"
 #include "lib/lifecycle/stop_deadline.hpp"
 
 namespace svc::http {
@@ -73,8 +74,12 @@ std::string with_phase(ClientPhase phase, std::string message) {
 
 }  // namespace
 
-ClientError::ClientError(ClientPhase phase, std::string message, unsigned status)
-    : std::runtime_error(with_phase(phase, std::move(message))), phase_(phase), status_(status) {}
+ClientError::ClientError(ClientPhase phase, std::string message, unsigned status,
+                         std::optional<std::chrono::seconds> retry_after)
+    : std::runtime_error(with_phase(phase, std::move(message))),
+      phase_(phase),
+      status_(status),
+      retry_after_(retry_after) {}
 
 std::string_view ClientResponse::header(std::string_view name) const noexcept {
   for (const auto& [key, value] : headers)
@@ -244,7 +249,8 @@ asio::awaitable<ClientResponse> Client::Impl::perform(ClientRequest& request, co
       auto body = detail::excerpt(response->body);
       if (!body.empty()) message_text.append(": ").append(body);
       failure.emplace(ClientPhase::status, std::move(message_text), detail::retryable_status(response->status),
-                      response->status);
+                      response->status,
+                      parse_retry_after(response->header("Retry-After"), std::chrono::system_clock::now()));
     }
     bool retry = request.retry_safe && failure->retryable && attempt_no <= settings.max_retries;
     milliseconds pause{0};
@@ -256,7 +262,7 @@ asio::awaitable<ClientResponse> Client::Impl::perform(ClientRequest& request, co
       if (attempt_no == 1) throw ClientError(*failure);
       std::string text = failure->what();
       text.append(" (after ").append(std::to_string(attempt_no)).append(" attempts)");
-      throw ClientError(failure->phase(), std::move(text), failure->status());
+      throw ClientError(failure->phase(), std::move(text), failure->status(), failure->retry_after());
     }
     retries_total.fetch_add(1, std::memory_order_relaxed);
     log.debug("HTTP client: {} {} attempt {} failed: {}; retrying in {} ms", std::string_view(bhttp::to_string(request.method)),

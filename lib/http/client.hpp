@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -37,16 +38,20 @@ class ClientError : public std::runtime_error {
  public:
   // what() reads e.g. "connect: Connection refused (127.0.0.1:9)" or "status 503":
   // it always starts with the phase's name (prefixed to `message` if missing).
-  ClientError(ClientPhase phase, std::string message, unsigned status = 0);
+  ClientError(ClientPhase phase, std::string message, unsigned status = 0,
+              std::optional<std::chrono::seconds> retry_after = std::nullopt);
   ClientPhase phase() const noexcept { return phase_; }
   // The HTTP status for ClientPhase::status (and the proxy's answer to
   // CONNECT for ClientPhase::proxy); 0 otherwise.
   unsigned status() const noexcept { return status_; }
   bool timed_out() const noexcept { return phase_ == ClientPhase::timeout; }
+  // The answer's Retry-After (a 429 or 503 asking us to wait), when it had a valid one.
+  std::optional<std::chrono::seconds> retry_after() const noexcept { return retry_after_; }
 
  private:
   ClientPhase phase_;
   unsigned status_;
+  std::optional<std::chrono::seconds> retry_after_;
 };
 
 struct ClientRequest {

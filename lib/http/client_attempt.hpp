@@ -24,8 +24,9 @@ using std::chrono::milliseconds;
 // calls marked retry_safe).
 class AttemptError : public ClientError {
  public:
-  AttemptError(ClientPhase phase, std::string message, bool retryable_, unsigned status = 0)
-      : ClientError(phase, std::move(message), status), retryable(retryable_) {}
+  AttemptError(ClientPhase phase, std::string message, bool retryable_, unsigned status = 0,
+               std::optional<std::chrono::seconds> retry_after = std::nullopt)
+      : ClientError(phase, std::move(message), status, retry_after), retryable(retryable_) {}
   bool retryable;
 };
 

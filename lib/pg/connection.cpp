@@ -35,21 +35,41 @@ Clock::time_point after(std::chrono::milliseconds d) {
   return d.count() > 0 ? Clock::now() + d : Clock::time_point::max();
 }
 
-// Session settings every connection gets: UTC timestamps in ISO format (the
-// Result parser relies on it) and the configured statement timeout; TCP
-// keepalives and TCP_USER_TIMEOUT, so that a peer that vanished without a RST
-// (failover, partition) breaks the socket instead of leaving it silent.
+// TCP keepalives and TCP_USER_TIMEOUT on every connection, so that a peer
+// that vanished without a RST (failover, partition) breaks the socket
+// instead of leaving it silent. No `options` startup parameter unless a
+// server-side statement_timeout is asked for: PgBouncer refuses it (1.18
+// refuses `options` altogether, later versions any untracked parameter in
+// it), and TimeZone/DateStyle are set after connecting instead (see
+// ensure_session_format).
 std::string full_conninfo(const ConnectOptions& o) {
-  std::string options = "-c TimeZone=UTC -c DateStyle=ISO";
-  if (o.statement_timeout.count() > 0)
-    options += " -c statement_timeout=" + std::to_string(o.statement_timeout.count());
   std::string out = o.conninfo;
   if (!o.application_name.empty())
     out.append(" application_name=").append(config::quote_conninfo_value(o.application_name));
-  out.append(" options=").append(config::quote_conninfo_value(options));
+  if (o.statement_timeout.count() > 0) {
+    const std::string options = "-c statement_timeout=" + std::to_string(o.statement_timeout.count());
+    out.append(" options=").append(config::quote_conninfo_value(options));
+  }
   out.append(" keepalives=1 keepalives_idle=10 keepalives_interval=3 keepalives_count=3");
   if (o.tcp_user_timeout.count() > 0) out.append(" tcp_user_timeout=").append(std::to_string(o.tcp_user_timeout.count()));
   return out;
+}
+
+// The names PostgreSQL reports for UTC (pg_timezone_names: offset 0, no DST).
+bool is_utc(std::string_view zone) {
+  if (zone.starts_with("Etc/")) zone.remove_prefix(4);
+  for (std::string_view name : {"UTC", "UCT", "Universal", "Zulu"})
+    if (zone == name) return true;
+  return false;
+}
+
+// A connect that failed on the startup option names the setting behind it.
+std::string connect_error(const PGconn* conn, const ConnectOptions& o) {
+  std::string message = libpq_error(conn);
+  if (o.statement_timeout.count() > 0 && message.find("unsupported startup parameter") != std::string::npos)
+    message += " (DB_STATEMENT_TIMEOUT is sent as the startup option `options`, which PgBouncer refuses: set it "
+               "to 0 and set statement_timeout on the role instead)";
+  return message;
 }
 
 // PQcancel blocks until the server closes the cancel connection: it runs on
@@ -154,7 +174,7 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
     throw;
   }
   std::unique_ptr<pg_conn, ConnDeleter> conn(PQconnectStart(conninfo.c_str()));
-  if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) throw PgError(errc::connect_failed, libpq_error(conn.get()));
+  if (!conn || PQstatus(conn.get()) == CONNECTION_BAD) throw PgError(errc::connect_failed, connect_error(conn.get(), options));
   if (PQsetnonblocking(conn.get(), 1) != 0) throw PgError(errc::connect_failed, libpq_error(conn.get()));
 
   // libpq owns the fd: the descriptor only borrows it, and gives it back on
@@ -170,7 +190,7 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
   PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
   boost::system::error_code ec;
   while (poll != PGRES_POLLING_OK) {
-    if (poll == PGRES_POLLING_FAILED) throw PgError(errc::connect_failed, libpq_error(conn.get()));
+    if (poll == PGRES_POLLING_FAILED) throw PgError(errc::connect_failed, connect_error(conn.get(), options));
     // The socket can change between attempts (several hosts, SSL retry).
     int fd = PQsocket(conn.get());
     if (fd < 0) throw PgError(errc::connect_failed, libpq_error(conn.get()));
@@ -184,7 +204,34 @@ asio::awaitable<std::unique_ptr<Connection>> Connection::connect(asio::any_io_ex
     poll = PQconnectPoll(conn.get());
   }
   if (socket.is_open()) socket.release();  // before the Connection registers the fd again
-  co_return std::unique_ptr<Connection>(new Connection(conn.release(), executor, options, log));
+  std::unique_ptr<Connection> connection(new Connection(conn.release(), executor, options, log));
+  co_await connection->ensure_session_format(deadline);
+  co_return connection;
+}
+
+// The Result parser needs ISO dates, and timestamps read back in UTC keep
+// logs and /debug comparable across servers. The server reports both at
+// start-up (ParameterStatus, forwarded by PgBouncer too); only when they
+// differ does one SET go out. DateStyle and TimeZone are among the
+// parameters PgBouncer tracks per client and re-applies on whichever server
+// connection serves it, so this is safe in transaction pooling, where any
+// other SET would leak to other clients.
+asio::awaitable<void> Connection::ensure_session_format(Clock::time_point deadline) {
+  const char* datestyle = PQparameterStatus(conn_.get(), "DateStyle");
+  const char* zone = PQparameterStatus(conn_.get(), "TimeZone");
+  std::string set;
+  if (datestyle == nullptr || !std::string_view(datestyle).starts_with("ISO")) set += "SET DateStyle = 'ISO';";
+  if (zone == nullptr || !is_utc(zone)) set += "SET TimeZone = 'UTC';";
+  if (set.empty()) co_return;
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  if (deadline != Clock::time_point::max() && left.count() <= 0)
+    throw PgError(errc::connect_failed, "connect timed out before the session's DateStyle and TimeZone were set");
+  try {
+    co_await execute(set, deadline == Clock::time_point::max() ? std::chrono::milliseconds{0} : left);
+  } catch (const PgError& e) {
+    if (e.code_value() == errc::cancelled) throw;
+    throw PgError(errc::connect_failed, "setting DateStyle and TimeZone after connecting failed: " + e.message());
+  }
 }
 
 bool Connection::healthy() const noexcept {
@@ -516,6 +563,20 @@ asio::awaitable<std::uint64_t> Connection::copy_in(std::string_view copy_sql, st
   }
   const char* tuples = PQcmdTuples(done.raw());
   co_return std::strtoull(tuples, nullptr, 10);
+}
+
+void Connection::request_cancel() noexcept {
+  PGcancel* cancel = PQgetCancel(conn_.get());
+  if (cancel == nullptr) return;
+  try {
+    std::thread([cancel] {
+      char err[256];
+      PQcancel(cancel, err, sizeof err);
+      PQfreeCancel(cancel);
+    }).detach();
+  } catch (const std::system_error&) {
+    PQfreeCancel(cancel);  // no thread: the server finds the closed socket when the statement ends
+  }
 }
 
 asio::awaitable<bool> Connection::recover(std::chrono::milliseconds budget) {

@@ -37,7 +37,9 @@ namespace svc::pg {
 struct ConnectOptions {
   std::string conninfo;  // libpq keyword/value string (contains the password: never log it)
   std::chrono::milliseconds connect_timeout{5'000};
-  std::chrono::milliseconds statement_timeout{0};  // server-side statement_timeout; 0 = server default
+  // Server-side statement_timeout, sent as the startup option `options`
+  // (which PgBouncer refuses: there, set it on the role); 0 = none sent.
+  std::chrono::milliseconds statement_timeout{0};
   // Client-side bound on every operation that does not name its own
   // (DB_STATEMENT_DEADLINE); 0 = none.
   std::chrono::milliseconds statement_deadline{5'000};
@@ -94,6 +96,11 @@ class Connection {
   // discard it. A cancel request that is still unanswered at the budget is
   // abandoned: its thread ends whenever the server or TCP gives up.
   boost::asio::awaitable<bool> recover(std::chrono::milliseconds budget);
+  // Asks the server to cancel what the connection runs, without waiting for
+  // its answer (for a connection about to be closed after an interruption:
+  // a backend in a long statement would not notice the close until done).
+  // PQcancel runs on a thread of its own, which ends when the server or TCP does.
+  void request_cancel() noexcept;
 
   // Moves the socket's readiness notifications to `executor`'s event loop
   // (no-op if already there). Only while no operation is pending: the pool
@@ -132,6 +139,7 @@ class Connection {
  private:
   Connection(pg_conn* conn, boost::asio::any_io_executor executor, const ConnectOptions& options, spdlog::logger& log);
 
+  boost::asio::awaitable<void> ensure_session_format(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<void> flush(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<void> wait_readable(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result> collect_one(std::chrono::steady_clock::time_point deadline);

@@ -8,6 +8,10 @@
 #include <stdexcept>
 #include <utility>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "lib/pg/error.hpp"
@@ -35,9 +39,13 @@ constexpr std::uint64_t fnv1a64(std::string_view bytes) noexcept {
 std::int64_t lock_key(std::string_view lock_name) { return static_cast<std::int64_t>(fnv1a64(lock_name)); }
 
 // DB_STATEMENT_DEADLINE is for requests. A migration may build an index on a
-// large table, and the lock wait lasts while another replica migrates: they
-// get a bound of their own, generous but finite.
+// large table: its statements get a bound of their own, generous but finite
+// (and cut short by cancellation, e.g. a shutdown). Waiting for another
+// process's migration is bounded separately, by the caller's lock timeout.
 constexpr std::chrono::milliseconds kMigrationDeadline = std::chrono::minutes(15);
+// While another process holds the lock: try again after 50 ms, doubling up to 1 s.
+constexpr auto kLockRetryFirst = std::chrono::milliseconds(50);
+constexpr auto kLockRetryMax = std::chrono::seconds(1);
 
 constexpr std::string_view kCreateTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -99,10 +107,12 @@ asio::awaitable<std::map<int, Applied>> read_applied(Connection& conn) {
 }
 
 // One migration in its own transaction, recorded in the same transaction.
+// SET LOCAL: a role's statement_timeout (or lock_timeout) is for requests,
+// not for building an index, and ends with the transaction.
 asio::awaitable<void> apply_one(Connection& conn, const Migration& m, const std::string& checksum) {
   std::exception_ptr failure;
   try {
-    co_await conn.execute("BEGIN", kMigrationDeadline);
+    co_await conn.execute("BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0", kMigrationDeadline);
     co_await conn.execute(m.sql, kMigrationDeadline);
     co_await conn.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1::integer, $2, $3)",
                         Params(m.version, m.name, checksum), kMigrationDeadline);
@@ -179,6 +189,38 @@ asio::awaitable<int> apply_locked(Connection& conn, std::span<const Migration> m
   co_return static_cast<int>(pending.size());
 }
 
+// Takes the session-level advisory lock without waiting inside the server:
+// pg_try_advisory_lock, again after a pause, until `lock_timeout`. A wait in
+// the server would hold a backend in the lock queue after our caller has
+// given up (a shutdown, a deadline); a pause here is just a timer, which
+// cancellation ends at once.
+asio::awaitable<void> take_lock(Connection& conn, std::int64_t key, std::chrono::milliseconds lock_timeout,
+                                spdlog::logger& log) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  const auto deadline = started + lock_timeout;
+  auto pause = std::chrono::milliseconds(kLockRetryFirst);
+  for (bool first = true;; first = false) {
+    const Result r = co_await conn.query("SELECT pg_try_advisory_lock($1::bigint)", Params(key), kMigrationDeadline);
+    if (r.boolean(0, 0)) {
+      if (!first)
+        log.info("migrations: took the lock after waiting {} ms",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+      co_return;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline)
+      throw PgError(errc::timeout, "another process has held the migration lock for over " +
+                                       std::to_string(lock_timeout.count()) + " ms (MIGRATIONS_LOCK_TIMEOUT)");
+    if (first)
+      log.info("migrations: another process holds the migration lock; waiting up to {} ms", lock_timeout.count());
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::min<Clock::time_point>(now + pause, deadline));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) throw PgError(errc::cancelled, "waiting for the migration lock was cancelled");
+    pause = std::min<std::chrono::milliseconds>(pause * 2, kLockRetryMax);
+  }
+}
+
 }  // namespace
 
 std::string migration_checksum(std::string_view sql) {
@@ -190,36 +232,34 @@ std::string migration_checksum(std::string_view sql) {
 }
 
 asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migration> migrations,
-                                      std::string_view lock_name, spdlog::logger& log) {
+                                      std::string_view lock_name, std::chrono::milliseconds lock_timeout,
+                                      spdlog::logger& log) {
   const std::int64_t key = lock_key(lock_name);
   check_order(migrations);
   int applied = 0;
   bool locked = false;
   std::exception_ptr failure;
   try {
-    // DB_STATEMENT_TIMEOUT is for requests: waiting for another replica's
-    // migration, or a migration building an index, may take longer.
-    co_await conn.execute("SET statement_timeout = 0; SET lock_timeout = 0", kMigrationDeadline);
-    // Waits (asynchronously: the socket is awaited) while another process migrates.
-    co_await conn.query("SELECT pg_advisory_lock($1::bigint)", Params(key), kMigrationDeadline);
+    co_await take_lock(conn, key, lock_timeout, log);
     locked = true;
     applied = co_await apply_locked(conn, migrations, log);
   } catch (...) {
     failure = std::current_exception();  // no co_await in a handler: clean up below, rethrow after
   }
 
-  bool clean = false;
-  try {
-    if (locked) co_await conn.query("SELECT pg_advisory_unlock($1::bigint)", Params(key), kMigrationDeadline);
-    co_await conn.execute("RESET statement_timeout; RESET lock_timeout", kMigrationDeadline);
-    clean = true;
-  } catch (...) {
+  bool clean = !locked;
+  if (locked) {
+    try {
+      co_await conn.query("SELECT pg_advisory_unlock($1::bigint)", Params(key), kMigrationDeadline);
+      clean = true;
+    } catch (...) {
+    }
   }
-  if (!clean) {
-    // The lock (possibly granted to an interrupted pg_advisory_lock) and the
-    // settings belong to the session: closing the connection drops them.
+  if (!clean || !conn.healthy()) {
+    // The lock (possibly granted to an interrupted pg_try_advisory_lock)
+    // belongs to the session: closing the connection drops it.
     conn.mark_broken();
-    log.warn("migrations: could not release the advisory lock and reset the session; the connection will be closed");
+    log.warn("migrations: could not release the advisory lock; the connection will be closed");
   }
   if (failure) std::rethrow_exception(failure);
   co_return applied;

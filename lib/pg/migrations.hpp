@@ -1,10 +1,11 @@
 #pragma once
 // Versioned schema migrations, applied in order, each in its own transaction,
-// under a PostgreSQL advisory lock so that N replicas starting at once apply
-// each migration exactly once. Applied versions (with a checksum of the SQL)
+// under a PostgreSQL advisory lock (waited for within a bound) so that N
+// replicas starting at once apply each migration exactly once. Applied versions (with a checksum of the SQL)
 // are recorded in schema_migrations; an applied migration whose SQL changed
 // is an error, never silently re-applied.
 
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,11 +36,15 @@ struct MigrationState {
 };
 
 // Returns how many migrations this call applied (0 if another process did).
-// Throws PgError on failure (the failing migration is rolled back).
-// `lock_name`: the application's (e.g. "myapp:migrations"), hashed into the
-// advisory lock's key; every process migrating the same schema uses the same.
+// Throws PgError on failure (the failing migration is rolled back); timeout
+// when another process held the lock for longer than `lock_timeout`;
+// cancelled when the awaiting coroutine is. `conn` must be a session of its
+// own (a direct connection, not PgBouncer in transaction mode): the lock is
+// session-level. `lock_name`: the application's (e.g. "myapp:migrations"),
+// hashed into the lock's key; every process migrating the schema uses the same.
 boost::asio::awaitable<int> apply_migrations(Connection& conn, std::span<const Migration> migrations,
-                                             std::string_view lock_name, spdlog::logger& log);
+                                             std::string_view lock_name, std::chrono::milliseconds lock_timeout,
+                                             spdlog::logger& log);
 boost::asio::awaitable<std::vector<MigrationState>> migration_status(Connection& conn,
                                                                      std::span<const Migration> migrations);
 

@@ -11,6 +11,23 @@ constexpr config::Profile kMaxOverflow{20, 10, 1};
 static_assert(PoolSettings{}.size == kPoolSize.prod);
 static_assert(PoolSettings{}.max_overflow == kMaxOverflow.prod);
 constexpr std::string_view kUrlForm = "postgresql://user:password@host:port/dbname";
+
+// A PostgreSQL URL variable: parsed, shown masked, its notes kept.
+config::DatabaseUrl read_url(config::EnvReader& r, const config::Variable& v, const config::ReadContext& c,
+                             const std::string& url) {
+  config::DatabaseUrl out;
+  try {
+    out = config::parse_database_url(url);
+  } catch (const std::invalid_argument& error) {
+    throw config::ConfigError(v.name, config::error_line(v.name, config::masked_url(url),
+                                                         "is not a PostgreSQL URL (expected " + v.expected +
+                                                             "): " + error.what()));
+  }
+  r.record(v, out.sanitized());
+  if (!out.ignored_driver.empty() && c.notes != nullptr)
+    c.notes->push_back(v.name + ": driver suffix \"+" + out.ignored_driver + "\" ignored; using libpq");
+  return out;
+}
 }  // namespace
 
 const config::Section<config::DatabaseUrl>& database_section() {
@@ -20,17 +37,7 @@ const config::Section<config::DatabaseUrl>& database_section() {
            "PostgreSQL URL " + std::string(kUrlForm) + "; postgres:// and postgresql+<driver>:// accepted", true,
            std::string(kUrlForm)},
           [](config::EnvReader& r, const config::Variable& v, const config::ReadContext& c, config::DatabaseUrl& out) {
-            const std::string url = r.required_string(v);
-            try {
-              out = config::parse_database_url(url);
-            } catch (const std::invalid_argument& error) {
-              throw config::ConfigError(v.name, config::error_line(v.name, config::masked_url(url),
-                                                                   "is not a PostgreSQL URL (expected " + v.expected +
-                                                                       "): " + error.what()));
-            }
-            r.record(v, out.sanitized());
-            if (!out.ignored_driver.empty() && c.notes != nullptr)
-              c.notes->push_back(v.name + ": driver suffix \"+" + out.ignored_driver + "\" ignored; using libpq");
+            out = read_url(r, v, c, r.required_string(v));
           });
     return s;
   }();
@@ -76,6 +83,29 @@ const config::Section<PoolSettings>& pool_section() {
               "start, not ready, keep reconnecting");
     s.seconds("DB_RECONNECT_BACKOFF_MAX", &PoolSettings::reconnect_backoff_max, {0.05, 60},
               "longest pause between reconnection attempts, in seconds");
+    return s;
+  }();
+  return section;
+}
+
+const config::Section<MigrationSettings>& migrations_section() {
+  static const auto section = [] {
+    config::Section<MigrationSettings> s;
+    s.add({"MIGRATIONS_DATABASE_URL", "(none)",
+           "PostgreSQL URL for schema migrations (advisory lock, SET), direct to PostgreSQL when DATABASE_URL goes "
+           "through PgBouncer in transaction mode; unset: DATABASE_URL",
+           true, std::string(kUrlForm)},
+          [](config::EnvReader& r, const config::Variable& v, const config::ReadContext& c, MigrationSettings& out) {
+            const auto url = r.raw(v.name);
+            if (!url) {
+              r.record(v, "(unset)");
+              return;
+            }
+            out.url = read_url(r, v, c, *url);
+          });
+    s.seconds("MIGRATIONS_LOCK_TIMEOUT", &MigrationSettings::lock_timeout, {0.1, 3600},
+              "seconds to wait for another process's migration (the advisory lock) before this attempt gives up "
+              "and retries in the background, not ready meanwhile");
     return s;
   }();
   return section;

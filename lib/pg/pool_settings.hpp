@@ -1,9 +1,11 @@
 #pragma once
 // The pool's knobs, as a plain struct of named durations (Boost.MySQL's
-// pool_params style), and the sections that read them and DATABASE_URL.
+// pool_params style), the migrations' own, and the sections that read them,
+// DATABASE_URL and MIGRATIONS_DATABASE_URL.
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
 #include "lib/config/database_url.hpp"
 #include "lib/config/section.hpp"
@@ -32,7 +34,16 @@ struct PoolSettings {
   bool fail_fast = false;           // DB_FAIL_FAST: exit 1 if the database is down at start-up
 };
 
+// Schema migrations take a session-level advisory lock and run SET: they
+// need a connection of their own, direct to PostgreSQL when DATABASE_URL goes
+// through PgBouncer in transaction mode.
+struct MigrationSettings {
+  std::optional<config::DatabaseUrl> url;          // MIGRATIONS_DATABASE_URL; unset: DATABASE_URL
+  std::chrono::milliseconds lock_timeout{30'000};  // MIGRATIONS_LOCK_TIMEOUT: waiting for another replica's migration
+};
+
 const config::Section<config::DatabaseUrl>& database_section();  // DATABASE_URL
 const config::Section<PoolSettings>& pool_section();             // DB_*; sizes default by APP_ENV
+const config::Section<MigrationSettings>& migrations_section();  // MIGRATIONS_*
 
 }  // namespace svc::pg

@@ -116,6 +116,8 @@ void add_debug_db_route(http::Router& router, const http::ApiKeyAuth& auth, cons
                                  {"thread_count", process_threads()},
                                  {"io_threads", settings.threads},
                                  {"database_url", settings.database.sanitized()},
+                                 {"migrations_database_url",
+                                  settings.migrations.url.value_or(settings.database).sanitized()},
                                  {"server_version", version_text(pool.server_version())},
                                  {"connected", stats.healthy},
                                  {"schema_migrated", migrator.applied()},
@@ -125,6 +127,25 @@ void add_debug_db_route(http::Router& router, const http::ApiKeyAuth& auth, cons
                if (stats.healthy) body["server"] = co_await server_json(pool);
                co_return http::json_response(http::Status::ok, body);
              });
+}
+
+void add_debug_leases_route(http::Router& router, const http::ApiKeyAuth& auth, pg::LeaseTable& leases) {
+  router.add(http::Verb::get, "/debug/leases", [&auth, &leases](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+    auth.require(ctx);
+    // A database error becomes the server's 503/504 like any other route's.
+    const auto rows = co_await leases.list();
+    json::array items;
+    for (const auto& row : rows) {
+      items.push_back(json::object{{"name", row.name},
+                                   {"holder", row.holder},
+                                   {"mine", row.holder == leases.holder()},
+                                   {"expired", row.remaining.count() == 0},
+                                   {"expires_in_seconds", static_cast<double>(row.remaining.count()) / 1000.0},
+                                   {"acquired_at", pg::format_timestamp(row.acquired_at)},
+                                   {"renewed_at", pg::format_timestamp(row.renewed_at)}});
+    }
+    co_return http::json_response(http::Status::ok, json::object{{"holder", leases.holder()}, {"leases", std::move(items)}});
+  });
 }
 
 }  // namespace svc::service

@@ -6,6 +6,7 @@
 
 #include "lib/http/api_key.hpp"
 #include "lib/http/router.hpp"
+#include "lib/pg/lease.hpp"
 #include "lib/pg/pool.hpp"
 #include "lib/pg/schema_migrator.hpp"
 #include "lib/service/settings.hpp"
@@ -14,5 +15,9 @@ namespace svc::service {
 
 void add_debug_db_route(http::Router& router, const http::ApiKeyAuth& auth, const Settings& settings, pg::Pool& pool,
                         const pg::SchemaMigrator& migrator);
+
+// GET /debug/leases (API key): who holds what, as the database says
+// (every replica's leases, not only ours), and which holder this process is.
+void add_debug_leases_route(http::Router& router, const http::ApiKeyAuth& auth, pg::LeaseTable& leases);
 
 }  // namespace svc::service

@@ -42,6 +42,7 @@ void for_each_section(Settings& s, Staging& staged, Visit visit) {
   visit(lifecycle::loops_section(), staged.loops);
   visit(pg::database_section(), s.database);
   visit(pg::pool_section(), s.pool);
+  visit(pg::migrations_section(), s.migrations);
   visit(http::api_key_section(), staged.keys);
   visit(telemetry::log_section(), staged.log);
   visit(lifecycle::shutdown_section(), s.shutdown);

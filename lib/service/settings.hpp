@@ -32,6 +32,7 @@ struct Settings {
   lifecycle::ShutdownSettings shutdown;
   config::DatabaseUrl database;
   pg::PoolSettings pool;  // DB_POOL_SIZE and DB_MAX_OVERFLOW default by APP_ENV
+  pg::MigrationSettings migrations;
   http::ClientSettings upstream;
   TelemetrySettings telemetry;
   std::vector<std::string> api_keys;  // never empty

@@ -258,6 +258,9 @@ const stopBounds = [
   ["lib/events/writer.cpp", "done_.wait_for(stop_deadline_.unwind_until(kUnwindTime) - Clock::now());"],
   // The process exits at most this long after the lifecycle has ended.
   ["lib/lifecycle/event_loops.hpp", "static constexpr auto kExitLinger = std::chrono::seconds(1);"],
+  // Each releases its leases after its loop has stopped, bounded by its own deadline.
+  ["app/scraper.cpp", "constexpr milliseconds kReleaseDeadline{1'000};"],
+  ["app/retention.cpp", "constexpr milliseconds kReleaseDeadline{1'000};"],
 ];
 
 test("terminationGracePeriodSeconds covers the worst-case shutdown lib/ allows", () => {
@@ -267,10 +270,14 @@ test("terminationGracePeriodSeconds covers the worst-case shutdown lib/ allows",
   const listenerUnwind = 2; // server.cpp kUnwindTime
   const stopMargin = 5; // StopDeadline::kMargin
   assert.ok(listenerUnwind <= stopMargin, "the listener's unwinding must fit the margin");
+  const retention = Boolean(appConfig().OFFERS_RETENTION || appConfig().TELEMETRY_RETENTION);
+  const scraper = Boolean(appConfig().SCRAPE_TARGETS);
   const worst =
     drain + // serving while not ready
     grace + // in-flight requests, and every later wait (pool, telemetry's flush) within the same deadline
     stopMargin + // unwinding what was cancelled at the shared deadline
+    (retention ? 1 : 0) + // retention: releases its lease (kReleaseDeadline), counted on top
+    (scraper ? 1 : 0) + // scraper: releases its targets' leases (kReleaseDeadline), counted on top
     1; // EventLoops::kExitLinger
   const spec = appDeployment().spec.template.spec;
   const margin = 2;

@@ -13,6 +13,7 @@
 
 #include "tests/e2e/json_reader.hpp"
 #include "tests/support/pg_test_db.hpp"
+#include "tests/support/pgbouncer.hpp"
 #include "tests/support/raw_http.hpp"
 #include "tests/support/replay_exchange.hpp"
 #include "tests/support/service.hpp"
@@ -38,6 +39,17 @@ inline long long calls_but_catalogue(const ReplayExchange& replay) {
   return parse_json(replay.stats())["total"].integer() - requests_to(replay, bybit_catalogue_path);
 }
 
+// The service's database settings for `direct_url`: that URL, or with
+// P2P_E2E_PGBOUNCER=1 (ctest e2e-api-pgbouncer) the same database through
+// a real PgBouncer in transaction mode, as deploy/k8s runs it: no prepared
+// statements, migrations on the direct URL.
+inline Env database_env(const std::string& direct_url) {
+  if (!through_pgbouncer()) return {{"DATABASE_URL", direct_url}};
+  return {{"DATABASE_URL", shared_pgbouncer().url_for(direct_url)},
+          {"MIGRATIONS_DATABASE_URL", direct_url},
+          {"DB_PREPARED_STATEMENTS", "false"}};
+}
+
 // The service on a database of its own, pointed at `replay` for both
 // exchanges, with the Bybit payment catalogue on (unless `extra` turns it
 // off). Its first catalogue fetch has ended, well or not, before the test
@@ -45,10 +57,9 @@ inline long long calls_but_catalogue(const ReplayExchange& replay) {
 struct ApiFixture {
   explicit ApiFixture(ReplayExchange& replay, const Env& extra = {})
       : db("api", admin_database_url()),
-        env(merge_env({{"DATABASE_URL", db.url()},
-                       {"BINANCE_BASE_URL", replay.base_url()},
-                       {"BYBIT_BASE_URL", replay.base_url()},
-                       {"BYBIT_PAYMENT_CATALOGUE_SECONDS", "3600"}},
+        env(merge_env(merge_env(database_env(db.url()), {{"BINANCE_BASE_URL", replay.base_url()},
+                                                         {"BYBIT_BASE_URL", replay.base_url()},
+                                                         {"BYBIT_PAYMENT_CATALOGUE_SECONDS", "3600"}}),
                       extra)),
         service(P2P_BINARY, env) {
     if (env.at("BYBIT_PAYMENT_CATALOGUE_SECONDS") != "0") REQUIRE(service.wait_for_line("bybit payment catalogue"));

@@ -676,6 +676,27 @@ TEST_CASE("503s are retried only for calls marked retry_safe, at most max_retrie
   });
 }
 
+TEST_CASE("a 429 is not retried, even when retry_safe, and carries the server's Retry-After") {
+  Harness h;
+  auto& limited = h.server(answer(429, "slow down", "Retry-After: 30\r\n"));
+  auto& garbled = h.server(answer(503, "busy", "Retry-After: soon\r\n"));
+  auto& client = h.client();
+  h.run([&]() -> asio::awaitable<void> {
+    auto request = get(limited.url("/"));
+    request.retry_safe = true;
+    auto error = co_await failure_of(client, request);
+    REQUIRE(error);
+    CHECK(error->status() == 429);
+    CHECK(error->retry_after() == std::chrono::seconds(30));
+    CHECK(limited.requests.size() == 1);  // asked to wait: no retry behind the server's back
+
+    auto unreadable = co_await failure_of(client, get(garbled.url("/")));
+    REQUIRE(unreadable);
+    CHECK(unreadable->status() == 503);
+    CHECK_FALSE(unreadable->retry_after());  // not a value: no guess
+  });
+}
+
 TEST_CASE("connection failures are retried for retry_safe calls") {
   Harness h;
   // Closes the first connection without an answer, then serves.

@@ -22,7 +22,11 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/sinks/null_sink.h>
@@ -36,6 +40,7 @@
 #include "tests/support/pg_test_db.hpp"
 
 namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 using svc::pg::Connection;
 using svc::pg::Migration;
@@ -83,8 +88,17 @@ class Session {
     return future.get();
   }
 
-  int apply(std::span<const Migration> migrations) {
-    return run([&] { return svc::pg::apply_migrations(*conn_, migrations, kLockName, *log_); });
+  int apply(std::span<const Migration> migrations, std::chrono::milliseconds lock_timeout = 30s) {
+    return run([&] { return svc::pg::apply_migrations(*conn_, migrations, kLockName, lock_timeout, *log_); });
+  }
+  // apply, raced against a timer of `after`: true if the timer won (apply was cancelled).
+  bool apply_cancelled_after(std::span<const Migration> migrations, std::chrono::milliseconds after) {
+    return run([&]() -> asio::awaitable<bool> {
+      asio::steady_timer timer(co_await asio::this_coro::executor, after);
+      auto winner = co_await (svc::pg::apply_migrations(*conn_, migrations, kLockName, 30s, *log_) ||
+                              timer.async_wait(asio::use_awaitable));
+      co_return winner.index() == 1;
+    });
   }
   std::vector<MigrationState> status(std::span<const Migration> migrations) {
     return run([&] { return svc::pg::migration_status(*conn_, migrations); });
@@ -96,9 +110,10 @@ class Session {
     });
   }
   // The error `apply` throws ("" if none), keeping the PgError for checks.
-  std::string apply_error(std::span<const Migration> migrations, std::optional<PgError>* error = nullptr) {
+  std::string apply_error(std::span<const Migration> migrations, std::optional<PgError>* error = nullptr,
+                          std::chrono::milliseconds lock_timeout = 30s) {
     try {
-      apply(migrations);
+      apply(migrations, lock_timeout);
     } catch (const PgError& e) {
       if (error != nullptr) *error = e;
       return e.what();
@@ -159,6 +174,11 @@ int advisory_locks(const std::string& url, const std::string& dbname) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The migration lock's key: FNV-1a 64 of the lock name, as a signed bigint.
+std::int64_t lock_key() {
+  return static_cast<std::int64_t>(std::stoull(svc::pg::migration_checksum(kLockName), nullptr, 16));
+}
 
 // Small migrations of the test's own.
 const std::array<Migration, 3> kSmall{{
@@ -433,31 +453,65 @@ TEST_SUITE("pg-migrations") {
     CHECK(table_exists(db.url(), "schema_migrations"));
   }
 
-  TEST_CASE("apply waits for the lock holder, exempt from the session's statement_timeout, and restores it") {
+  TEST_CASE("apply waits for the lock holder, its migrations exempt from the session's statement_timeout") {
     SKIP_WITHOUT_DATABASE(url);
     PgTestDatabase db("mig", *url);
-    // The key: FNV-1a 64 of "p2p-dashboard:migrations", as a signed bigint.
-    const auto key = static_cast<std::int64_t>(
-        std::stoull(svc::pg::migration_checksum("p2p-dashboard:migrations"), nullptr, 16));
     pqxx::connection holder(db.url());
-    pqxx::nontransaction(holder).exec1("SELECT pg_advisory_lock(" + std::to_string(key) + ")");
+    pqxx::nontransaction(holder).exec1("SELECT pg_advisory_lock(" + std::to_string(lock_key()) + ")");
     std::thread release([&] {
       std::this_thread::sleep_for(1s);
-      pqxx::nontransaction(holder).exec1("SELECT pg_advisory_unlock(" + std::to_string(key) + ")");
+      pqxx::nontransaction(holder).exec1("SELECT pg_advisory_unlock(" + std::to_string(lock_key()) + ")");
     });
 
     Session s(db.conninfo(), spdlog::level::info, 200ms);
     std::array<Migration, 2> slow{{kSmall[0], {2, "slow", "SELECT pg_sleep(0.4)"}}};
     const auto started = std::chrono::steady_clock::now();
     int applied = -1;
-    CHECK_NOTHROW(applied = s.apply(slow));
+    CHECK_NOTHROW(applied = s.apply(slow, 10s));
     const auto waited = std::chrono::steady_clock::now() - started;
     release.join();
     CHECK(applied == 2);
     CHECK(waited >= 1s);  // it did wait for the holder
+    CHECK(contains(s.log_text(), "another process holds the migration lock; waiting up to 10000 ms"));
+    // SET LOCAL inside each migration's transaction: the session keeps its own.
     CHECK(s.scalar("SHOW statement_timeout") == "200ms");
-    CHECK(s.scalar("SHOW lock_timeout") == "0");
     CHECK(recorded(db.url()) == expected_rows(slow));
+    CHECK(advisory_locks(db.url(), db.name()) == 0);
+  }
+
+  TEST_CASE("a lock held past the lock timeout: the attempt fails with timeout, in time, leaving nothing") {
+    SKIP_WITHOUT_DATABASE(url);
+    PgTestDatabase db("mig", *url);
+    pqxx::connection holder(db.url());
+    pqxx::nontransaction(holder).exec1("SELECT pg_advisory_lock(" + std::to_string(lock_key()) + ")");
+
+    Session s(db.conninfo());
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<PgError> error;
+    const auto message = s.apply_error(kSmall, &error, 300ms);
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE(error);
+    CHECK(error->code_value() == svc::pg::errc::timeout);
+    CHECK(message == "another process has held the migration lock for over 300 ms (MIGRATIONS_LOCK_TIMEOUT)");
+    CHECK(took >= 300ms);
+    CHECK(took < 2s);
+    CHECK(advisory_locks(db.url(), db.name()) == 1);  // the holder's only
+    CHECK_FALSE(table_exists(db.url(), "schema_migrations"));
+    CHECK(s.scalar("SELECT 1") == "1");  // the connection is still fine
+  }
+
+  TEST_CASE("cancelling apply while it waits for the lock ends it at once, without a lock of its own") {
+    SKIP_WITHOUT_DATABASE(url);
+    PgTestDatabase db("mig", *url);
+    pqxx::connection holder(db.url());
+    pqxx::nontransaction(holder).exec1("SELECT pg_advisory_lock(" + std::to_string(lock_key()) + ")");
+
+    Session s(db.conninfo());
+    const auto started = std::chrono::steady_clock::now();
+    CHECK(s.apply_cancelled_after(kSmall, 200ms));
+    CHECK(std::chrono::steady_clock::now() - started < 1500ms);  // not the 30 s lock timeout
+    CHECK(advisory_locks(db.url(), db.name()) == 1);
+    CHECK_FALSE(table_exists(db.url(), "schema_migrations"));
   }
 
   TEST_CASE("4 processes migrating one empty database at once apply each migration exactly once") {
@@ -501,7 +555,7 @@ TEST_SUITE("pg-migrations") {
           }  // EOF when the parent opens the gate: all start together
           ioc.restart();
           auto applied =
-              asio::co_spawn(ioc, svc::pg::apply_migrations(*conn, migrations, kLockName, *log), asio::use_future);
+              asio::co_spawn(ioc, svc::pg::apply_migrations(*conn, migrations, kLockName, 60s, *log), asio::use_future);
           ioc.run();
           report = "applied=" + std::to_string(applied.get());
         } catch (const std::exception& e) {

@@ -332,6 +332,28 @@ TEST_CASE("statement_timeout from the connect options is enforced by the server"
   });
 }
 
+TEST_CASE("a role whose defaults are not ISO and UTC still reads ISO timestamps in UTC, without a startup option") {
+  // What PgBouncer cannot pass on (the `options` startup parameter) is not
+  // needed: the driver sets DateStyle and TimeZone after connecting.
+  const std::string role = "t_tz_" + std::to_string(::getpid());
+  pgtest::oracle_exec("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN PASSWORD 'tz-test'; ALTER ROLE " +
+                      role + " SET timezone = 'Asia/Kolkata'; ALTER ROLE " + role + " SET datestyle = 'German, DMY'");
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    auto o = pgtest::options("tz");
+    o.conninfo += " user='" + role + "' password='tz-test'";
+    auto c = co_await connect(ioc, o);
+    auto r = co_await c->query(
+        "SELECT current_setting('TimeZone'), current_setting('DateStyle'), '2026-11-23 09:32:53.5+00'::timestamptz, "
+        "current_setting('statement_timeout')");
+    CHECK(r.text(0, 0) == "UTC");
+    CHECK(r.text(0, 1) == "ISO, DMY");
+    CHECK(r.text(0, 2) == "2026-11-23 09:32:53.5+00");
+    CHECK(svc::pg::format_timestamp(r.timestamp(0, 2)) == "2026-11-23T09:32:53.500000Z");
+    CHECK(r.text(0, 3) == "0");  // nothing sent for it when DB_STATEMENT_TIMEOUT is 0
+  });
+  pgtest::oracle_exec("DROP ROLE " + role);
+}
+
 TEST_CASE("transactions: dropped without commit leaves no row; commit keeps it; a failure poisons until rollback") {
   auto table = unique_table("tx");
   pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {

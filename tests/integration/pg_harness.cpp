@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -46,6 +49,11 @@ void oracle_exec(const std::string& sql) {
   pqxx::connection c(conninfo());
   pqxx::nontransaction tx(c);
   tx.exec(sql);
+}
+
+boost::asio::awaitable<void> pause(std::chrono::milliseconds d) {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
+  co_await t.async_wait(boost::asio::use_awaitable);
 }
 
 int backends(const std::string& application_name) {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -36,6 +37,8 @@ int terminate_backends(const std::string& application_name);
 std::string oracle_scalar(const std::string& sql);
 // Statements through libpqxx, results ignored.
 void oracle_exec(const std::string& sql);
+// Waits `d` on the calling coroutine's executor (a timer, no thread blocked).
+boost::asio::awaitable<void> pause(std::chrono::milliseconds d);
 
 // Runs `make()`'s awaitable on a fresh io_context with `threads` threads
 // and returns its result (rethrowing its exception).

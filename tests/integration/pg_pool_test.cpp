@@ -38,10 +38,7 @@ struct PoolFixture {
   Pool pool;
 };
 
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
+using pgtest::pause;
 
 // Waits until the oracle sees `expected` backends (the server notices a
 // closed connection asynchronously), bounded by a deadline.

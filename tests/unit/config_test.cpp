@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/app_settings.hpp"
 #include "app/cli.hpp"
 #include "lib/config/help.hpp"
 #include "lib/service/settings.hpp"
@@ -593,6 +594,8 @@ TEST_SUITE("config") {
         "DB_PREPARED_STATEMENTS=true",
         "DB_FAIL_FAST=false",
         "DB_RECONNECT_BACKOFF_MAX=0.5",
+        "MIGRATIONS_DATABASE_URL=(unset)",
+        "MIGRATIONS_LOCK_TIMEOUT=30",
         "API_KEY=***",
         "API_KEYS=(unset)",
         "LOG_LEVEL=info",
@@ -683,6 +686,27 @@ TEST_SUITE("config") {
           "UPSTREAM_TIMEOUT_SECONDS=\"0\" is not a number of seconds (0.1-600)");
   }
 
+  TEST_CASE("MIGRATIONS_DATABASE_URL: unset falls back to DATABASE_URL; set, it is parsed and shown masked") {
+    CHECK_FALSE(load(minimal()).migrations.url);
+    const auto settings = load(minimal({{"MIGRATIONS_DATABASE_URL", "postgresql://owner:direct-pw@pg-primary:5432/offers"},
+                                        {"MIGRATIONS_LOCK_TIMEOUT", "2.5"}}));
+    REQUIRE(settings.migrations.url);
+    CHECK(settings.migrations.url->host == "pg-primary");
+    CHECK(settings.migrations.url->user == "owner");
+    CHECK(settings.migrations.lock_timeout == std::chrono::milliseconds(2500));
+    CHECK(settings.database.host == "db");  // the pool's URL is its own
+    const auto text = config_text(settings);
+    CHECK(text.find("MIGRATIONS_DATABASE_URL=postgresql://owner:***@pg-primary:5432/offers\n") != std::string::npos);
+    CHECK(text.find("direct-pw") == std::string::npos);
+
+    const auto bad = error_for(minimal({{"MIGRATIONS_DATABASE_URL", "mysql://owner:direct-pw@db/x"}}));
+    CHECK(bad.rfind("MIGRATIONS_DATABASE_URL=", 0) == 0);
+    CHECK(bad.find("is not a PostgreSQL URL") != std::string::npos);
+    CHECK(bad.find("direct-pw") == std::string::npos);
+    CHECK(error_for(minimal({{"MIGRATIONS_LOCK_TIMEOUT", "0"}})) ==
+          "MIGRATIONS_LOCK_TIMEOUT=\"0\" is not a number of seconds (0.1-3600)");
+  }
+
   TEST_CASE("print_config shows the resolved thread count and set API_KEYS as ***") {
     const auto settings = load(Env{{"DATABASE_URL", database_url}, {"API_KEYS", "a-key-0123456789ab"}});
     const auto text = config_text(settings);
@@ -705,6 +729,10 @@ TEST_SUITE("config") {
         Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEY", password.substr(0, 5)}},
         Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEYS", key + ",short"}},
         Env{{"DATABASE_URL", "postgresql://app:" + password + "@db/offers"}, {"API_KEY", key}, {"PORT", "x"}},
+        Env{{"DATABASE_URL", "postgresql://app@db/offers"}, {"API_KEY", key},
+            {"MIGRATIONS_DATABASE_URL", "postgresql://app:" + password + "@db:5432/offers"}},
+        Env{{"DATABASE_URL", "postgresql://app@db/offers"}, {"API_KEY", key},
+            {"MIGRATIONS_DATABASE_URL", "mysql://app:" + password + "@db/offers"}},
     };
     for (const auto& env : environments) {
       CAPTURE(env.at("DATABASE_URL"));
@@ -729,7 +757,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 50);
+    CHECK(variables.size() == 52);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
@@ -808,6 +836,54 @@ TEST_SUITE("config") {
     CHECK(svc::config::to_string(AppEnv::test) == "test");
     CHECK(svc::telemetry::to_string(LogFormat::text) == "text");
     CHECK(svc::telemetry::to_string(LogFormat::json) == "json");
+  }
+}
+
+TEST_SUITE("app settings") {
+  using p2p::AppSettings;
+  AppSettings app_load(const Env& env) {
+    std::vector<svc::config::EnvReader::Effective> effective;
+    return AppSettings::from_env(map_env(env), effective);
+  }
+
+  TEST_CASE("parse_duration: a positive count and one unit, bounded") {
+    using p2p::parse_duration;
+    CHECK(parse_duration("90s", 86400) == std::chrono::seconds(90));
+    CHECK(parse_duration("30m", 86400) == std::chrono::seconds(1800));
+    CHECK(parse_duration("12h", 86400) == std::chrono::seconds(43200));
+    CHECK(parse_duration("1d", 86400) == std::chrono::seconds(86400));
+    for (const char* bad : {"", "d", "0d", "30", "1.5h", "-1d", "1w", "2d", "30 d", "01h"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(parse_duration(bad, 86400));
+    }
+  }
+
+  TEST_CASE("retention: unset or empty keeps everything; 1h-3650d; anything else names the variable") {
+    const auto defaults = app_load({});
+    CHECK_FALSE(defaults.offers_retention);
+    CHECK_FALSE(defaults.telemetry_retention);
+    CHECK(defaults.retention_interval == std::chrono::seconds(300));
+    CHECK(defaults.retention_batch_rows == 5000);
+    const auto set = app_load({{"OFFERS_RETENTION", "30d"}, {"TELEMETRY_RETENTION", "36h"},
+                               {"RETENTION_INTERVAL_SECONDS", "60"}, {"RETENTION_BATCH_ROWS", "100"}});
+    CHECK(set.offers_retention == std::chrono::seconds(30 * 86400));
+    CHECK(set.telemetry_retention == std::chrono::seconds(36 * 3600));
+    CHECK(set.retention_interval == std::chrono::seconds(60));
+    CHECK(set.retention_batch_rows == 100);
+    CHECK_FALSE(app_load({{"OFFERS_RETENTION", ""}}).offers_retention);
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"OFFERS_RETENTION", "30"}, {"OFFERS_RETENTION", "59m"}, {"OFFERS_RETENTION", "3651d"},
+             {"TELEMETRY_RETENTION", "7 days"}, {"RETENTION_BATCH_ROWS", "0"}, {"RETENTION_INTERVAL_SECONDS", "0"}}) {
+      CAPTURE(name);
+      CAPTURE(value);
+      try {
+        app_load({{name, value}});
+        FAIL("expected a ConfigError");
+      } catch (const ConfigError& error) {
+        CHECK(error.variable() == name);
+        CHECK(std::string(error.what()).rfind(name + "=\"" + value + "\" is not ", 0) == 0);
+      }
+    }
   }
 }
 
