@@ -30,6 +30,8 @@
 
 #include "lib/core/backoff.hpp"
 #include "lib/core/random.hpp"
+#include "lib/http/compression.hpp"
+#include "lib/http/conditional.hpp"
 #include "lib/http/date_cache.hpp"
 #include "lib/http/errors.hpp"
 #include "lib/http/request_id.hpp"
@@ -160,9 +162,13 @@ void serialize_header(const Response& res, const ServerFields& add, std::string&
       continue;
     line({name.data(), name.size()}, {field.value().data(), field.value().size()});
   }
-  char length[24];
-  auto length_end = std::to_chars(length, length + sizeof length, add.content_length).ptr;
-  line("Content-Length", {length, static_cast<std::size_t>(length_end - length)});
+  // RFC 9110 §8.6: none on a 204, and a 304's would describe the body it
+  // does not carry.
+  if (status != 204 && status != 304) {
+    char length[24];
+    auto length_end = std::to_chars(length, length + sizeof length, add.content_length).ptr;
+    line("Content-Length", {length, static_cast<std::size_t>(length_end - length)});
+  }
   line("Date", add.date);
   line("X-Request-ID", add.request_id);
   // HTTP/1.1 is persistent unless told otherwise; HTTP/1.0 the other way round.
@@ -273,6 +279,7 @@ Server::Server(asio::io_context& ioc, std::vector<asio::any_io_executor> loops, 
     : ioc_(ioc),
       loops_(loops.empty() ? std::vector<asio::any_io_executor>{ioc.get_executor()} : std::move(loops)),
       settings_(settings),
+      cors_(settings.cors),
       grace_(grace),
       router_(router),
       log_(log),
@@ -470,6 +477,7 @@ asio::awaitable<bool> Server::serve_one(Session& s) {
   h.trace_id = trace.trace_id_view();
   h.traceparent = trace.traceparent(traceparent);
   Response response = co_await dispatch(request, h);
+  finish_response(request, response);
   bool keep_alive = !h.close_after && request.keep_alive() && !closing_.load(std::memory_order_relaxed);
   if (observer_ != nullptr && observer_->waits_before_write()) co_await observer_->before_write(observed(request, response, h));
   bool written = co_await write_response(s, response, &request, h.request_id, keep_alive);
@@ -600,6 +608,11 @@ asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
   const std::string_view path = h.path;
   auto& match = h.match;
   Response res;
+  if (cors_.enabled()) {
+    // Before routing: a preflight names the method it would use, not OPTIONS,
+    // and carries no API key.
+    if (auto preflight = cors_.preflight(request)) co_return std::move(*preflight);
+  }
   if (h.target.form == Target::Form::asterisk) {  // OPTIONS *: what the server as a whole answers
     res = text_response(Status::ok, "");
     res.set(bhttp::field::allow, router_.methods());
@@ -643,6 +656,14 @@ asio::awaitable<Response> Server::dispatch(const Request& request, Handled& h) {
     }
   }
   co_return res;
+}
+
+void Server::finish_response(const Request& request, Response& response) const {
+  if (cors_.enabled()) cors_.decorate(request, response);
+  // A 304 has no body left to compress; its ETag is the identity form, which
+  // matches either form on the next request (conditional.hpp).
+  if (apply_conditional_get(request, response)) return;
+  apply_compression(request, response);
 }
 
 asio::awaitable<bool> Server::write_response(Session& s, Response& res, const Request* req,

@@ -97,6 +97,9 @@ class Server final : public lifecycle::Component {
   // Writes `response` (nullopt: nothing, the client is dropped) and ends the connection.
   boost::asio::awaitable<ReadOutcome> refuse(Session& s, std::optional<Response> response);
   boost::asio::awaitable<Response> dispatch(const Request& request, Handled& h);
+  // What every answer to a routed request gets on its way out: CORS headers,
+  // ETag and 304, gzip.
+  void finish_response(const Request& request, Response& response) const;
   ObservedRequest observed(const Request& request, const Response& response, const Handled& h) const;
   boost::asio::awaitable<bool> write_response(Session& s, Response& res, const Request* req, std::string_view request_id,
                                               bool keep_alive);
@@ -110,6 +113,7 @@ class Server final : public lifecycle::Component {
   std::vector<boost::asio::any_io_executor> loops_;
   std::size_t next_loop_ = 0;  // control_ only
   ServerSettings settings_;
+  Cors cors_;
   std::chrono::milliseconds grace_;
   const Router& router_;
   spdlog::logger& log_;

@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP server's settings: where it listens (HOST, PORT) and its limits
 // (MAX_HEADER_BYTES, MAX_BODY_BYTES, HEADER_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS,
-// MAX_CONNECTIONS). docs/http-server.md says what each limit does to a client.
+// MAX_CONNECTIONS) and which origins' pages may call it (CORS_ALLOW_ORIGINS).
+// docs/http-server.md says what each limit does to a client.
 
 #include <chrono>
 #include <cstddef>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "lib/config/section.hpp"
+#include "lib/http/cors.hpp"
 
 namespace svc::http {
 
@@ -22,6 +24,7 @@ struct ServerSettings {
   // Open client connections; one more is accepted and closed at once. Keep it
   // below RLIMIT_NOFILE (the server warns at start-up if it is not).
   std::size_t max_connections = 10'000;
+  CorsSettings cors;  // CORS_ALLOW_ORIGINS (cors.hpp)
 };
 
 const config::Section<ServerSettings>& listen_section();  // HOST, PORT

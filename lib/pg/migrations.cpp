@@ -53,7 +53,7 @@ std::string padded(int version) {
   return digits;
 }
 
-// "0001_create_offers" — how errors name a migration (its file name).
+// "0001_create_items" — how errors name a migration (its file name).
 std::string label(int version, std::string_view name) { return padded(version) + "_" + std::string(name); }
 
 void check_order(std::span<const Migration> migrations) {

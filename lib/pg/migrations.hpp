@@ -22,8 +22,8 @@ class logger;
 namespace svc::pg {
 
 struct Migration {
-  int version;            // from the file name: 0001_create_offers.sql → 1
-  std::string_view name;  // "create_offers"
+  int version;            // from the file name: 0001_create_items.sql → 1
+  std::string_view name;  // "create_items"
   std::string_view sql;
 };
 

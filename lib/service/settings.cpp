@@ -46,6 +46,7 @@ void for_each_section(Settings& s, Staging& staged, Visit visit) {
   visit(telemetry::log_section(), staged.log);
   visit(lifecycle::shutdown_section(), s.shutdown);
   visit(http::limits_section(), s.http);
+  visit(http::cors_section(), s.http.cors);
   visit(http::client_section(), s.upstream);
   visit(events::writer_section(), static_cast<events::WriterSettings&>(s.telemetry));
   visit(access_log_section(), s.telemetry);

@@ -604,6 +604,7 @@ TEST_SUITE("config") {
         "HEADER_TIMEOUT_SECONDS=10",
         "IDLE_TIMEOUT_SECONDS=75",
         "MAX_CONNECTIONS=10000",
+        "CORS_ALLOW_ORIGINS=",
         "UPSTREAM_CONNECT_TIMEOUT_SECONDS=5",
         "UPSTREAM_READ_TIMEOUT_SECONDS=10",
         "UPSTREAM_TIMEOUT_SECONDS=15",
@@ -724,7 +725,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 48);
+    CHECK(variables.size() == 49);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
