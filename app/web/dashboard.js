@@ -398,10 +398,20 @@
 
   const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
+  const isolated = (values) => {
+    const out = [];
+    for (let i = 0; i < values.length; i++)
+      if (values[i] !== null && (values[i - 1] ?? null) === null && (values[i + 1] ?? null) === null) out.push(i);
+    return out;
+  };
+
   function makePlot(side) {
     plot?.destroy();
     const axis = { stroke: css("--dim"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
     const value = (u, v) => fmt(v);
+    // A line needs two neighbouring buckets; a bucket between gaps (the first
+    // fetch of a new market, say) is drawn as a dot instead.
+    const points = { show: true, size: 5, filter: (u, i) => isolated(u.data[i]) };
     const best = 1, worst = 3;
     plot = new uPlot({
       width: el.chart.clientWidth || 800,
@@ -410,10 +420,10 @@
       scales: { x: { time: true }, spread: { auto: true } },
       series: [
         {},
-        { label: "Best", stroke: css("--best"), width: 2, value },
-        { label: "Median", stroke: css("--median"), width: 1.5, value },
-        { label: "Worst", stroke: css("--worst"), width: 1.5, value },
-        { label: "Spread", stroke: css("--dim"), width: 1, dash: [4, 4], scale: "spread", value },
+        { label: "Best", stroke: css("--best"), width: 2, value, points },
+        { label: "Median", stroke: css("--median"), width: 1.5, value, points },
+        { label: "Worst", stroke: css("--worst"), width: 1.5, value, points },
+        { label: "Spread", stroke: css("--dim"), width: 1, dash: [4, 4], scale: "spread", value, points },
       ],
       // The band between best and worst is the spread; which line is on top follows the side.
       bands: [{ series: side === "BUY" ? [worst, best] : [best, worst], fill: "rgba(79, 195, 247, 0.08)" }],

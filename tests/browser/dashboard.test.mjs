@@ -68,7 +68,7 @@ before(async () => {
   assert.equal((await get(service.port, fetches[0].target, withKey)).status, 200);
 
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, timeout: 30000 });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "en-US", timezoneId: "UTC" });
+  page = await browser.newPage({ viewport: { width: 1280, height: 720 }, locale: "en-US", timezoneId: "UTC" });
   page.setDefaultTimeout(WAIT_MS);
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") seen.console.push(`${m.type()}: ${m.text()}`); });
   page.on("pageerror", (e) => seen.pageErrors.push(String(e)));
@@ -87,15 +87,15 @@ after(async () => {
   }
 });
 
-// Past fetches for the chart: each stored batch copied 72 times, every 20
-// minutes back over 24 hours, its prices moved a little (a copy keeps the
+// Past fetches for the chart: each stored batch copied 287 times, every 5
+// minutes back over 24 hours (as a scraper would store them), its prices moved a little (a copy keeps the
 // payment methods, both their names and their links).
 function history() {
   psql(`
     WITH src AS (
-      SELECT o.*, k, o.fetched_at - k * interval '20 minutes' AS at,
-             round(o.price * (1 + 0.01 * sin(k / 4.0) + 0.002 * (k % 3))::numeric, 8) AS moved
-      FROM offers o CROSS JOIN generate_series(1, 72) AS k),
+      SELECT o.*, k, o.fetched_at - k * interval '5 minutes' AS at,
+             round(o.price * (1 + 0.01 * sin(k / 16.0) + 0.002 * sin(k / 2.7))::numeric, 8) AS moved
+      FROM offers o CROSS JOIN generate_series(1, 287) AS k),
     ins AS (
       INSERT INTO offers (exchange, external_id, fetched_at, fiat, asset, trade_type, price, available, min_limit,
                           max_limit, advertiser, payment_methods, advertiser_orders_30d, advertiser_completion_rate,
