@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "app/api_docs.hpp"
 #include "app/app_state.hpp"
 #include "app/cli.hpp"
 #include "app/migrations.hpp"
@@ -123,6 +124,7 @@ int serve(Settings settings, AppSettings app_settings, std::shared_ptr<spdlog::l
   svc::pg::add_pool_metrics(app.metrics, app.pool, "main");
   add_routes(app);
   add_offer_routes(app);
+  add_docs_routes(app, P2P_VERSION);
   app.server.set_exception_mapper(map_database_errors);
   app.server.set_observer(&app.request_telemetry);
   if (app.events) app.lifecycle.add(*app.events);  // optional; flushes last

@@ -41,6 +41,30 @@ void append_optional_time(std::string& out, std::string_view key, const std::opt
     out.append("null");
 }
 
+void append_market(std::string& out, const MarketKey& m) {
+  append_text_field(out, "exchange", m.exchange);
+  append_text_field(out, "fiat", m.fiat);
+  append_text_field(out, "asset", m.asset);
+  append_text_field(out, "trade_type", m.trade_type);
+}
+
+void append_time(std::string& out, std::string_view key, Micros t) {
+  append_key(out, key);
+  out += '"';
+  svc::pg::append_timestamp(out, t);
+  out += '"';
+}
+
+// "count", "best_price", "median_price", "worst_price", "available"
+void append_summary(std::string& out, const PriceSummary& s) {
+  append_key(out, "count");
+  out.append(std::to_string(s.count));
+  append_optional_decimal(out, "best_price", s.best);
+  append_optional_decimal(out, "median_price", s.median);
+  append_optional_decimal(out, "worst_price", s.worst);
+  append_optional_decimal(out, "available", s.available);
+}
+
 }  // namespace
 
 std::string_view trim_decimal(std::string_view numeric) noexcept {
@@ -156,6 +180,63 @@ std::string stats_json(const MarketStats& s, const OfferFilter& filter, std::str
   append_optional_time(out, "first_seen", s.first_seen);
   append_optional_time(out, "last_seen", s.last_seen);
   out += '}';
+  return out;
+}
+
+std::string markets_json(const std::vector<MarketInfo>& markets) {
+  std::string out = "[";
+  for (const auto& m : markets) {
+    if (out.size() > 1) out += ',';
+    out += '{';
+    append_market(out, m.market);
+    append_time(out, "first_seen", m.first_seen);
+    append_time(out, "last_seen", m.last_seen);
+    out += '}';
+  }
+  out += ']';
+  return out;
+}
+
+std::string snapshot_json(const Snapshot& snapshot) {
+  std::string out;
+  out.reserve(64 + snapshot.markets.size() * 256 + snapshot.offers.size() * 512);
+  out.append("{\"markets\":[");
+  for (std::size_t i = 0; i < snapshot.markets.size(); ++i) {
+    const MarketSnapshot& m = snapshot.markets[i];
+    out.append(i > 0 ? ",{" : "{");
+    append_market(out, m.market);
+    append_time(out, "fetched_at", m.fetched_at);
+    append_summary(out, m.summary);
+    out.append(",\"offers\":[");
+    for (std::size_t row = m.first; row < m.end; ++row) {
+      if (row > m.first) out += ',';
+      append_offer(out, snapshot.offers[row]);
+    }
+    out.append("]}");
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string series_json(const std::vector<SeriesPoint>& points, const OfferFilter& market, std::string_view window,
+                        std::string_view bucket, std::chrono::seconds bucket_width) {
+  std::string out;
+  out.reserve(256 + points.size() * 160);
+  out += '{';
+  append_market(out, MarketKey{market.exchange.value_or(""), market.fiat.value_or(""), market.asset.value_or(""),
+                               market.trade_type.value_or("")});
+  append_text_field(out, "window", window);
+  append_text_field(out, "bucket", bucket);
+  append_key(out, "bucket_seconds");
+  out.append(std::to_string(bucket_width.count()));
+  out.append(",\"points\":[");
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    out.append(i > 0 ? ",{" : "{");
+    append_time(out, "time", points[i].time);
+    append_summary(out, points[i].summary);
+    out += '}';
+  }
+  out.append("]}");
   return out;
 }
 

@@ -23,5 +23,12 @@ std::string history_json(const HistoryPage& page);
 std::string payment_methods_json(const std::vector<PaymentMethod>& methods);
 // The stats object, `filters` echoed back.
 std::string stats_json(const MarketStats& stats, const OfferFilter& filter, std::string_view window);
+// [{"exchange":..,"fiat":..,"asset":..,"trade_type":..,"first_seen":..,"last_seen":..}]
+std::string markets_json(const std::vector<MarketInfo>& markets);
+// {"markets":[{market, "fetched_at", "count", prices, "available", "offers":[...]}]}
+std::string snapshot_json(const Snapshot& snapshot);
+// {market, "window", "bucket", "bucket_seconds", "points":[{"time", "count", prices, "available"}]}
+std::string series_json(const std::vector<SeriesPoint>& points, const OfferFilter& market, std::string_view window,
+                        std::string_view bucket, std::chrono::seconds bucket_width);
 
 }  // namespace p2p

@@ -111,14 +111,81 @@ std::optional<std::int64_t> rate_units(std::string_view text) {
   return whole * 100'000'000 + part;
 }
 
-std::optional<std::string> optional_text(const pg::Result& r, std::size_t col) {
-  if (r.is_null(0, col)) return std::nullopt;
-  return std::string(r.text(0, col));
+std::optional<std::string> optional_text(const pg::Result& r, std::size_t col, std::size_t row = 0) {
+  if (r.is_null(row, col)) return std::nullopt;
+  return std::string(r.text(row, col));
+}
+
+// The market fields of a filter, and the rest.
+OfferFilter market_part(const OfferFilter& f) {
+  OfferFilter m;
+  m.exchange = f.exchange;
+  m.fiat = f.fiat;
+  m.asset = f.asset;
+  m.trade_type = f.trade_type;
+  return m;
+}
+OfferFilter offer_part(const OfferFilter& f) {
+  OfferFilter rest = f;
+  rest.exchange.reset();
+  rest.fiat.reset();
+  rest.asset.reset();
+  rest.trade_type.reset();
+  return rest;
+}
+
+// Every market that has offers, one descent of offers_market_history_idx
+// each (a loose index scan: PostgreSQL 15 has no skip scan, and DISTINCT
+// would read the whole table).
+constexpr std::string_view markets_cte =
+    "WITH RECURSIVE markets AS ("
+    " (SELECT exchange, fiat, asset, trade_type FROM offers ORDER BY exchange, fiat, asset, trade_type LIMIT 1)"
+    " UNION ALL"
+    " SELECT n.exchange, n.fiat, n.asset, n.trade_type FROM markets m CROSS JOIN LATERAL ("
+    "  SELECT o.exchange, o.fiat, o.asset, o.trade_type FROM offers o"
+    "  WHERE (o.exchange, o.fiat, o.asset, o.trade_type) > (m.exchange, m.fiat, m.asset, m.trade_type)"
+    "  ORDER BY o.exchange, o.fiat, o.asset, o.trade_type LIMIT 1) n)";
+
+// "<a>.exchange = <b>.exchange AND ..." for the four market columns.
+std::string same_market(std::string_view a, std::string_view b) {
+  std::string out;
+  for (std::string_view column : {"exchange", "fiat", "asset", "trade_type"}) {
+    if (!out.empty()) out.append(" AND ");
+    out.append(a).append(".").append(column).append(" = ").append(b).append(".").append(column);
+  }
+  return out;
+}
+
+// The exact median of a numeric column: the mean of the lower and upper
+// middle values (percentile_cont would go through double precision).
+std::string exact_median(std::string_view column) {
+  return std::string("(percentile_disc(0.5) WITHIN GROUP (ORDER BY ")
+      .append(column)
+      .append(") + percentile_disc(0.5) WITHIN GROUP (ORDER BY ")
+      .append(column)
+      .append(" DESC)) / 2");
+}
+
+// Buckets start at multiples of their width since this instant (UTC): 5 min
+// buckets at :00, :05, ...; 1 d buckets at midnight UTC.
+constexpr std::string_view bucket_origin = "timestamptz '2000-01-01 00:00:00+00'";
+
+PriceSummary summary_at(const pg::Result& r, std::size_t row, std::size_t col) {
+  PriceSummary s;
+  s.count = r.int64(row, col);
+  s.best = optional_text(r, col + 1, row);
+  s.median = optional_text(r, col + 2, row);
+  s.worst = optional_text(r, col + 3, row);
+  s.available = optional_text(r, col + 4, row);
+  return s;
 }
 
 }  // namespace
 
 OfferRows::OfferRows(pg::Result result) noexcept : result_(std::move(result)), count_(result_.rows()) {}
+
+OfferRows::OfferRows(pg::Result result, std::vector<std::size_t> rows) noexcept
+    : result_(std::move(result)), count_(rows.size()), filtered_(true), kept_(std::move(rows)) {}
 
 void OfferRows::truncate(std::size_t n) noexcept { count_ = std::min(count_, n); }
 
@@ -322,6 +389,110 @@ asio::awaitable<MarketStats> OfferStore::stats(const OfferFilter& filter, std::c
   if (!r.is_null(0, 7)) s.first_seen = r.timestamp(0, 7);
   if (!r.is_null(0, 8)) s.last_seen = r.timestamp(0, 8);
   co_return s;
+}
+
+asio::awaitable<std::vector<MarketInfo>> OfferStore::markets(const OfferFilter& filter) {
+  pg::Params params;
+  std::string sql(markets_cte);
+  const std::string same = same_market("x", "o");
+  sql.append(" SELECT o.exchange, o.fiat, o.asset, o.trade_type,")
+      .append(" (SELECT min(x.fetched_at) FROM offers x WHERE ").append(same).append("),")
+      .append(" (SELECT max(x.fetched_at) FROM offers x WHERE ").append(same).append(")")
+      .append(" FROM markets o WHERE TRUE");
+  add_filter(sql, params, market_part(filter));
+  sql.append(" ORDER BY 1, 2, 3, 4");
+  auto r = co_await pool_.query(sql, params, kRead);
+  std::vector<MarketInfo> out;
+  out.reserve(r.rows());
+  for (std::size_t row = 0; row < r.rows(); ++row) {
+    out.push_back({{std::string(r.text(row, 0)), std::string(r.text(row, 1)), std::string(r.text(row, 2)),
+                    std::string(r.text(row, 3))},
+                   r.timestamp(row, 4),
+                   r.timestamp(row, 5)});
+  }
+  co_return out;
+}
+
+asio::awaitable<Snapshot> OfferStore::snapshot(const OfferFilter& filter) {
+  pg::Params params;
+  std::string sql(markets_cte);
+  // Each market's newest fetch: one descent of offers_market_history_idx.
+  sql.append(", latest AS MATERIALIZED (SELECT o.exchange, o.fiat, o.asset, o.trade_type,")
+      .append(" (SELECT max(x.fetched_at) FROM offers x WHERE ").append(same_market("x", "o")).append(") AS fetched_at")
+      .append(" FROM markets o WHERE TRUE");
+  add_filter(sql, params, market_part(filter));
+  sql.append("), snap AS MATERIALIZED (SELECT o.* FROM latest l JOIN offers o ON ")
+      .append(same_market("o", "l"))
+      .append(" AND o.fetched_at = l.fetched_at WHERE TRUE");
+  add_filter(sql, params, offer_part(filter));
+  sql.append("), agg AS (SELECT o.exchange, o.fiat, o.asset, o.trade_type, count(*) AS n, min(o.price) AS lo,")
+      .append(" max(o.price) AS hi, ").append(exact_median("o.price")).append(" AS median, sum(o.available) AS volume")
+      .append(" FROM snap o GROUP BY 1, 2, 3, 4) SELECT ")
+      .append(offer_columns)
+      .append(", l.exchange, l.fiat, l.asset, l.trade_type, l.fetched_at, coalesce(a.n, 0),")
+      .append(" CASE l.trade_type WHEN 'BUY' THEN a.lo ELSE a.hi END, a.median,")
+      .append(" CASE l.trade_type WHEN 'BUY' THEN a.hi ELSE a.lo END, a.volume")
+      .append(" FROM latest l LEFT JOIN agg a ON ").append(same_market("a", "l"))
+      .append(" LEFT JOIN snap o ON ").append(same_market("o", "l"))
+      .append(" ORDER BY l.exchange, l.fiat, l.asset, l.trade_type,")
+      .append(" CASE WHEN o.trade_type = 'BUY' THEN o.price END, CASE WHEN o.trade_type = 'SELL' THEN o.price END DESC,")
+      .append(" o.id");
+  auto r = co_await pool_.query(sql, params, kRead);
+
+  constexpr std::size_t market_col = 16;  // after offer_columns
+  Snapshot out;
+  std::vector<std::size_t> offer_rows;
+  for (std::size_t row = 0; row < r.rows(); ++row) {
+    const auto exchange = r.text(row, market_col), fiat = r.text(row, market_col + 1),
+               asset = r.text(row, market_col + 2), trade_type = r.text(row, market_col + 3);
+    const bool same = !out.markets.empty() && out.markets.back().market.exchange == exchange &&
+                      out.markets.back().market.fiat == fiat && out.markets.back().market.asset == asset &&
+                      out.markets.back().market.trade_type == trade_type;
+    if (!same) {
+      MarketSnapshot m;
+      m.market = {std::string(exchange), std::string(fiat), std::string(asset), std::string(trade_type)};
+      m.fetched_at = r.timestamp(row, market_col + 4);
+      m.summary = summary_at(r, row, market_col + 5);
+      m.first = m.end = offer_rows.size();
+      out.markets.push_back(std::move(m));
+    }
+    if (r.is_null(row, 0)) continue;  // a market none of whose newest offers passes the filter
+    offer_rows.push_back(row);
+    out.markets.back().end = offer_rows.size();
+  }
+  out.offers = OfferRows(std::move(r), std::move(offer_rows));
+  co_return out;
+}
+
+asio::awaitable<std::vector<SeriesPoint>> OfferStore::series(const SeriesQuery& q) {
+  const bool buy = q.filter.trade_type == "BUY";
+  // $1 the bucket's width, $2 how far the oldest bucket starts before the
+  // newest: `points` buckets, the newest the one holding now().
+  pg::Params params(static_cast<std::int64_t>(q.bucket.count()),
+                    static_cast<std::int64_t>(q.bucket.count() * (q.points - 1)));
+  const std::string width = "make_interval(secs => $1)";
+  const std::string start =
+      "date_bin(" + width + ", now(), " + std::string(bucket_origin) + ") - make_interval(secs => $2)";
+  // Each advertisement once per bucket, as last fetched in it: a bucket of
+  // twelve fetches counts an offer seen in all twelve once, at its latest
+  // price and amount.
+  std::string sql = "WITH latest AS (SELECT DISTINCT ON (t, o.external_id) date_bin(" + width + ", o.fetched_at, " +
+                    std::string(bucket_origin) + ") AS t, o.price, o.available FROM offers o WHERE o.fetched_at >= " +
+                    start;
+  add_filter(sql, params, q.filter);
+  sql.append(" ORDER BY t, o.external_id, o.fetched_at DESC, o.id DESC),")
+      .append(" points AS (SELECT t, count(*) AS n, ")
+      .append(buy ? "min(price)" : "max(price)").append(" AS best, ")
+      .append(exact_median("price")).append(" AS median, ")
+      .append(buy ? "max(price)" : "min(price)").append(" AS worst, sum(available) AS volume FROM latest GROUP BY t)")
+      .append(" SELECT g.t, coalesce(p.n, 0), p.best, p.median, p.worst, p.volume")
+      .append(" FROM generate_series(").append(start).append(", now(), ").append(width).append(") AS g(t)")
+      .append(" LEFT JOIN points p ON p.t = g.t ORDER BY g.t");
+  auto r = co_await pool_.query(sql, params, kRead);
+  std::vector<SeriesPoint> out;
+  out.reserve(r.rows());
+  for (std::size_t row = 0; row < r.rows(); ++row) out.push_back({r.timestamp(row, 0), summary_at(r, row, 1)});
+  co_return out;
 }
 
 }  // namespace p2p

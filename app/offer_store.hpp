@@ -54,6 +54,8 @@ class OfferRows {
  public:
   OfferRows() = default;
   explicit OfferRows(svc::pg::Result result) noexcept;
+  // Only these rows of `result`, in this order.
+  OfferRows(svc::pg::Result result, std::vector<std::size_t> rows) noexcept;
   std::size_t size() const noexcept { return count_; }
   bool empty() const noexcept { return count_ == 0; }
   StoredOffer operator[](std::size_t row) const;
@@ -124,6 +126,47 @@ struct MarketStats {
   std::optional<Micros> first_seen, last_seen;
 };
 
+// One market: the four columns that name it.
+struct MarketKey {
+  std::string exchange, fiat, asset, trade_type;
+};
+
+// A market that has data: its first and newest fetch.
+struct MarketInfo {
+  MarketKey market;
+  Micros first_seen, last_seen;
+};
+
+// Prices of a set of offers (decimal text; unset when there is none). best
+// and worst follow the trade type: BUY, the client buys, the lowest price is
+// best; SELL, the highest.
+struct PriceSummary {
+  std::int64_t count = 0;
+  std::optional<std::string> best, median, worst, available;
+};
+
+// The newest fetch of each market (its offers that pass the filter, best first).
+struct MarketSnapshot {
+  MarketKey market;
+  Micros fetched_at;
+  PriceSummary summary;
+  std::size_t first = 0, end = 0;  // its offers: rows [first, end) of Snapshot::offers
+};
+struct Snapshot {
+  OfferRows offers;
+  std::vector<MarketSnapshot> markets;
+};
+
+struct SeriesQuery {
+  OfferFilter filter;  // exchange, fiat, asset and trade_type set
+  std::chrono::seconds bucket;
+  std::int64_t points;  // buckets, the newest the one holding now
+};
+struct SeriesPoint {
+  Micros time;  // the bucket's start
+  PriceSummary summary;
+};
+
 class OfferStore {
  public:
   explicit OfferStore(svc::pg::Pool& pool);
@@ -137,6 +180,15 @@ class OfferStore {
   boost::asio::awaitable<HistoryPage> history(const HistoryQuery& query);
   boost::asio::awaitable<std::vector<PaymentMethod>> payment_methods();
   boost::asio::awaitable<MarketStats> stats(const OfferFilter& filter, std::chrono::seconds window);
+  // The markets that have offers, in (exchange, fiat, asset, trade_type) order;
+  // the filter's market fields narrow them (the rest is ignored).
+  boost::asio::awaitable<std::vector<MarketInfo>> markets(const OfferFilter& filter);
+  // The newest fetch of each market the filter's market fields choose; its
+  // other fields choose which of that fetch's offers count.
+  boost::asio::awaitable<Snapshot> snapshot(const OfferFilter& filter);
+  // One point per bucket, oldest first, every bucket present. In a bucket,
+  // each advertisement counts once, as last fetched in it.
+  boost::asio::awaitable<std::vector<SeriesPoint>> series(const SeriesQuery& query);
 
  private:
   svc::pg::Pool& pool_;

@@ -13,6 +13,12 @@ namespace json = boost::json;
 
 void add_routes(AppState& app) {
   app.router.add(http::Verb::get, "/",
+                 {"The service's greeting",
+                  "No API key: a quick check that this is the service.",
+                  {"probes"},
+                  false,
+                  {},
+                  {{200, "`{\"message\":\"P2P Dashboard API is running!\"}`", http::schema_ref("Message")}}},
                  [body = json::serialize(json::object{{"message", "P2P Dashboard API is running!"}})](
                      http::RequestContext&) -> asio::awaitable<http::Response> {
                    co_return http::text_response(http::Status::ok, body, "application/json");

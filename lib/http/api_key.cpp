@@ -22,7 +22,7 @@ bool ApiKeyAuth::accepts(std::string_view presented) const noexcept {
 }
 
 void ApiKeyAuth::require(const RequestContext& ctx) const {
-  auto presented = ctx.request["X-API-Key"];
+  auto presented = ctx.request[kApiKeyHeader];
   if (!accepts(std::string_view(presented.data(), presented.size())))
     throw HttpError(Status::unauthorized, "Invalid API Key");
 }

@@ -12,6 +12,8 @@
 
 namespace svc::http {
 
+inline constexpr std::string_view kApiKeyHeader = "X-API-Key";
+
 class ApiKeyAuth {
  public:
   explicit ApiKeyAuth(std::vector<std::string> keys);

@@ -1,8 +1,11 @@
 #include "lib/http/query.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <stdexcept>
 
 #include "lib/http/percent_decode.hpp"
+#include "lib/http/router.hpp"
 
 namespace svc::http {
 
@@ -22,7 +25,180 @@ std::string quoted_alternatives(const std::vector<std::string_view>& allowed) {
   return out;
 }
 
+// A plain decimal: magnitude digits without leading zeros ("0" for none) and
+// fraction digits without trailing zeros.
+struct Decimal {
+  bool negative = false;
+  std::string integer;
+  std::string fraction;
+  std::string canonical() const {
+    std::string out = negative ? "-" + integer : integer;
+    if (!fraction.empty()) out.append(".").append(fraction);
+    return out;
+  }
+};
+
+// Digits with at most one '.' (".5" and "5." as PostgreSQL reads them) after
+// an optional sign; `places` gets the fraction digits as written.
+std::optional<Decimal> parse_plain_decimal(std::string_view text, std::size_t& places) {
+  Decimal d;
+  d.negative = !text.empty() && text.front() == '-';
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) text.remove_prefix(1);
+  const auto dot = text.find('.');
+  std::string_view integer = text.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+  const auto digits = [](std::string_view s) { return s.find_first_not_of("0123456789") == std::string_view::npos; };
+  if ((integer.empty() && fraction.empty()) || !digits(integer) || !digits(fraction)) return std::nullopt;
+  places = fraction.size();
+  integer.remove_prefix(std::min(integer.find_first_not_of('0'), integer.size()));
+  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  d.integer = integer.empty() ? "0" : std::string(integer);
+  d.fraction = std::string(fraction);
+  if (d.integer == "0" && d.fraction.empty()) d.negative = false;  // "-0" is 0
+  return d;
+}
+
+// -1, 0 or 1 as `a` is below, equal to or above `b`.
+int compare(const Decimal& a, std::int64_t b) {
+  const bool b_negative = b < 0;
+  std::string b_digits = std::to_string(b);
+  if (b_negative) b_digits.erase(0, 1);
+  if (a.negative != b_negative) return a.negative ? -1 : 1;
+  int magnitude = 0;
+  if (a.integer.size() != b_digits.size()) {
+    magnitude = a.integer.size() < b_digits.size() ? -1 : 1;
+  } else if (a.integer != b_digits) {
+    magnitude = a.integer < b_digits ? -1 : 1;
+  } else {
+    magnitude = a.fraction.empty() ? 0 : 1;
+  }
+  return a.negative ? -magnitude : magnitude;
+}
+
 }  // namespace
+
+QueryParams::QueryParams(const RequestContext& ctx) : QueryParams(ctx.query) { ctx_ = &ctx; }
+
+std::optional<std::string_view> QueryParams::raw(const ParamSpec& p) {
+  if (ctx_ != nullptr && ctx_->doc != nullptr) {
+    const auto& listed = ctx_->doc->params;
+    const bool documented = std::any_of(listed.begin(), listed.end(),
+                                        [&p](const ParamSpec& d) { return d.name == p.name && d.in == p.in; });
+    if (!documented) throw std::logic_error("parameter " + p.name + " is read but not in its route's doc");
+  }
+  if (p.in == ParamIn::path) {
+    if (ctx_ == nullptr) return std::nullopt;
+    for (const auto& [key, value] : ctx_->params)
+      if (key == p.name) return std::string_view(value);
+    return std::nullopt;
+  }
+  return get(p.name);
+}
+
+std::optional<std::string_view> QueryParams::given(const ParamSpec& p) {
+  auto value = raw(p);
+  if (value && value->empty() && p.empty_is_absent) value.reset();
+  if (!value && p.required) {
+    add_error({p.in == ParamIn::path ? "path" : "query", p.name, "missing", "Field required", "", false, {}});
+  }
+  return value;
+}
+
+FieldError QueryParams::invalid(const ParamSpec& p, std::string_view input) const {
+  FieldError e{p.in == ParamIn::path ? "path" : "query", p.name, p.invalid_type, p.invalid_message,
+               std::string(input), true, {}};
+  if (e.type.empty()) {
+    e.type = "string_pattern_mismatch";
+    e.message = "String should match pattern '" + p.pattern + "'";
+    e.context["pattern"] = p.pattern;
+  }
+  return e;
+}
+
+std::optional<std::int64_t> QueryParams::optional_integer(const ParamSpec& p) {
+  if (!given(p)) return std::nullopt;
+  return optional_integer(p.name, p.minimum.value_or(INT64_MIN), p.maximum.value_or(INT64_MAX));
+}
+
+std::int64_t QueryParams::integer(const ParamSpec& p) {
+  if (!p.fallback.is_int64()) throw std::logic_error("parameter " + p.name + " has no integer default");
+  return optional_integer(p).value_or(p.fallback.get_int64());
+}
+
+std::optional<bool> QueryParams::optional_boolean(const ParamSpec& p) {
+  if (!given(p)) return std::nullopt;
+  return boolean(p.name, false);
+}
+
+bool QueryParams::boolean(const ParamSpec& p) {
+  if (!p.fallback.is_bool()) throw std::logic_error("parameter " + p.name + " has no boolean default");
+  return optional_boolean(p).value_or(p.fallback.get_bool());
+}
+
+std::optional<std::string> QueryParams::optional_number(const ParamSpec& p) {
+  const auto value = given(p);
+  if (!value) return std::nullopt;
+  const std::string_view text = *value;
+  std::size_t places = 0;
+  const auto d = parse_plain_decimal(text, places);
+  if (!d) {
+    add_error(query_error(p.name, "float_parsing", "Input should be a valid number, unable to parse string as a number",
+                          text));
+    return std::nullopt;
+  }
+  if (p.minimum && compare(*d, *p.minimum) < 0) {
+    auto e = query_error(p.name, "greater_than_equal",
+                         "Input should be greater than or equal to " + std::to_string(*p.minimum), text);
+    e.context["ge"] = *p.minimum;
+    add_error(std::move(e));
+    return std::nullopt;
+  }
+  if (p.max_places && places > static_cast<std::size_t>(*p.max_places)) {
+    auto e = query_error(p.name, "decimal_max_places",
+                         "Decimal input should have no more than " + std::to_string(*p.max_places) + " decimal places",
+                         text);
+    e.context["decimal_places"] = *p.max_places;
+    add_error(std::move(e));
+    return std::nullopt;
+  }
+  if (p.maximum && compare(*d, *p.maximum) > 0) {
+    auto e = query_error(p.name, "less_than_equal", "Input should be less than or equal to " + std::to_string(*p.maximum),
+                         text);
+    e.context["le"] = *p.maximum;
+    add_error(std::move(e));
+    return std::nullopt;
+  }
+  return d->canonical();
+}
+
+std::optional<std::string> QueryParams::optional_text(const ParamSpec& p) {
+  const auto value = given(p);
+  if (!value) return std::nullopt;
+  if (p.max_length && value->size() > *p.max_length) {
+    auto e = query_error(p.name, "string_too_long",
+                         "String should have at most " + std::to_string(*p.max_length) + " characters", *value);
+    e.location = p.in == ParamIn::path ? "path" : "query";
+    e.context["max_length"] = *p.max_length;
+    add_error(std::move(e));
+    return std::nullopt;
+  }
+  if (!p.choices.empty()) {
+    const std::vector<std::string_view> allowed(p.choices.begin(), p.choices.end());
+    return checked_literal(p.name, *value, allowed);
+  }
+  if (p.valid && !p.valid(*value)) {
+    add_error(invalid(p, *value));
+    return std::nullopt;
+  }
+  return std::string(*value);
+}
+
+std::string QueryParams::text(const ParamSpec& p) {
+  if (!p.fallback.is_string()) throw std::logic_error("parameter " + p.name + " has no text default");
+  return optional_text(p).value_or(std::string(p.fallback.get_string()));
+}
+
+bool QueryParams::flag(const ParamSpec& p) { return raw(p).has_value(); }
 
 QueryParams::QueryParams(std::string_view raw) {
   while (!raw.empty()) {

@@ -2,6 +2,10 @@
 // Typed query parameters. Each getter validates one parameter and records a
 // FieldError instead of throwing, so one 422 lists every bad parameter, as
 // FastAPI does; finish() throws ValidationError if anything was recorded.
+// Route handlers read through ParamSpecs (the getters taking one), built from
+// the RequestContext: the specs are the route's documentation, and reading a
+// parameter the route does not document is a programming error
+// (std::logic_error, a 500 that any test of the route finds).
 
 #include <cstdint>
 #include <functional>
@@ -12,13 +16,34 @@
 #include <vector>
 
 #include "lib/http/errors.hpp"
+#include "lib/http/param_spec.hpp"
 
 namespace svc::http {
+
+struct RequestContext;
 
 class QueryParams {
  public:
   // Throws HttpError 400 if the query has a malformed %-escape.
   explicit QueryParams(std::string_view raw_query);
+  // The query and path parameters of a routed request, held to its route's doc.
+  explicit QueryParams(const RequestContext& ctx);
+
+  // By spec: absent (or empty, for empty_is_absent) gives the spec's default
+  // or nullopt; a bad value is recorded and gives the same.
+  std::int64_t integer(const ParamSpec& p);
+  std::optional<std::int64_t> optional_integer(const ParamSpec& p);
+  bool boolean(const ParamSpec& p);
+  std::optional<bool> optional_boolean(const ParamSpec& p);
+  // A plain decimal, canonical ("0.950" -> "0.95", "-0" -> "0").
+  std::optional<std::string> optional_number(const ParamSpec& p);
+  std::string text(const ParamSpec& p);
+  std::optional<std::string> optional_text(const ParamSpec& p);
+  bool flag(const ParamSpec& p);
+  // The raw value of a documented parameter, for checks of the caller's own.
+  std::optional<std::string_view> raw(const ParamSpec& p);
+  // The spec's error for `input` (its invalid_type, else a pattern mismatch).
+  FieldError invalid(const ParamSpec& p, std::string_view input) const;
 
   // The first value of `name`, decoded; nullopt if absent.
   std::optional<std::string_view> get(std::string_view name) const;
@@ -46,8 +71,10 @@ class QueryParams {
  private:
   std::optional<std::string> checked_literal(std::string_view name, std::string_view raw,
                                              const std::vector<std::string_view>& allowed);
+  std::optional<std::string_view> given(const ParamSpec& p);  // raw(), "" as absent when empty_is_absent
   std::vector<std::pair<std::string, std::string>> values_;
   std::vector<FieldError> errors_;
+  const RequestContext* ctx_ = nullptr;
 };
 
 }  // namespace svc::http

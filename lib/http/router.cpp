@@ -13,6 +13,29 @@ bool is_param(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+void check_doc(const std::string& route, const std::vector<std::string>& segments, const RouteDoc& doc) {
+  const auto fail = [&route](const std::string& why) { throw std::invalid_argument(route + ": " + why); };
+  if (doc.summary.empty()) fail("no summary");
+  if (doc.responses.empty()) fail("no response documented");
+  std::vector<std::string> path_names;
+  for (const auto& s : segments)
+    if (is_param(s)) path_names.push_back(s.substr(1, s.size() - 2));
+  for (std::size_t i = 0; i < doc.params.size(); ++i) {
+    const ParamSpec& p = doc.params[i];
+    for (std::size_t j = 0; j < i; ++j)
+      if (doc.params[j].name == p.name && doc.params[j].in == p.in) fail("parameter " + p.name + " listed twice");
+    if (p.example_value().is_null()) fail("parameter " + p.name + " has no example");
+    const bool in_pattern = std::find(path_names.begin(), path_names.end(), p.name) != path_names.end();
+    if (p.in == ParamIn::path && !in_pattern) fail("path parameter " + p.name + " is not in the pattern");
+    if (p.in == ParamIn::path && p.type != ParamType::string) fail("path parameter " + p.name + " must be a string");
+  }
+  for (const auto& name : path_names) {
+    const bool listed = std::any_of(doc.params.begin(), doc.params.end(),
+                                    [&name](const ParamSpec& p) { return p.in == ParamIn::path && p.name == name; });
+    if (!listed) fail("{" + name + "} has no path parameter spec");
+  }
+}
+
 // "GET, HEAD, POST": sorted, each once; a GET route answers HEAD too.
 std::string allow_value(std::vector<Verb> allowed) {
   const auto n = allowed.size();
@@ -51,13 +74,21 @@ bool split_path(std::string_view path, std::vector<std::string>& out) {
   }
 }
 
-void Router::add(Verb method, std::string pattern, Handler handler, RouteOptions options) {
+void Router::add(Verb method, std::string pattern, RouteDoc doc, Handler handler, RouteOptions options) {
   std::vector<std::string> segments;
   if (!split_path(pattern, segments)) throw std::invalid_argument("route pattern must start with '/': " + pattern);
+  const std::string route = std::string(to_string(method)) + " " + pattern;
   for (const auto& r : routes_)
-    if (r.method == method && r.segments == segments)
-      throw std::invalid_argument("duplicate route: " + std::string(to_string(method)) + " " + pattern);
-  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(handler), options});
+    if (r.method == method && r.segments == segments) throw std::invalid_argument("duplicate route: " + route);
+  check_doc(route, segments, doc);
+  auto shared = std::make_shared<const RouteDoc>(std::move(doc));
+  // The handler sees its route's doc, so QueryParams can hold it to its specs.
+  Handler with_doc = [d = shared.get(), h = std::move(handler)](RequestContext& ctx) {
+    ctx.doc = d;
+    return h(ctx);
+  };
+  routes_.push_back(Route{method, std::move(pattern), std::move(segments), std::move(with_doc), options,
+                          std::move(shared)});
 }
 
 Router::Match Router::match(Verb method, std::string_view path) const {

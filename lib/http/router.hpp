@@ -1,9 +1,12 @@
 #pragma once
 // Method + path routing with {name} path parameters. The table is built once
 // at start-up and only read afterwards, so matching takes no lock. A path that
-// exists under another method gives 405 with Allow, distinct from 404.
+// exists under another method gives 405 with Allow, distinct from 404. Every
+// route comes with its documentation (RouteDoc): the table is also the API's
+// reference (openapi.hpp).
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "lib/http/message.hpp"
+#include "lib/http/route_doc.hpp"
 
 namespace svc::http {
 
@@ -29,6 +33,8 @@ struct RequestContext {
   // request (names this request's span as the parent). Empty outside a server.
   std::string_view trace_id = {};
   std::string_view traceparent = {};
+  // The matched route's documentation (its parameter specs); set by the router.
+  const RouteDoc* doc = nullptr;
 
   // The value of path parameter `name` (percent-decoded); "" if absent.
   std::string_view param(std::string_view name) const;
@@ -45,8 +51,11 @@ struct RouteOptions {
 
 class Router {
  public:
-  // Throws std::invalid_argument for a malformed pattern or a duplicate route.
-  void add(Verb method, std::string pattern, Handler handler, RouteOptions options = {});
+  // Throws std::invalid_argument for a malformed pattern, a duplicate route,
+  // or a doc that does not document it: no summary, no response, a {name}
+  // of the pattern without its path parameter (or one the pattern lacks), a
+  // parameter listed twice or without a valid example.
+  void add(Verb method, std::string pattern, RouteDoc doc, Handler handler, RouteOptions options = {});
 
   struct Route {
     Verb method;
@@ -54,6 +63,7 @@ class Router {
     std::vector<std::string> segments;  // "{id}" marks a parameter
     Handler handler;
     RouteOptions options;
+    std::shared_ptr<const RouteDoc> doc;  // shared with the handler's wrapper: stable while routes_ grows
   };
 
   struct Match {
@@ -65,6 +75,8 @@ class Router {
 
   // HEAD is answered by the GET route of the same path.
   Match match(Verb method, std::string_view path) const;
+  // In registration order.
+  const std::vector<Route>& routes() const noexcept { return routes_; }
   // Every method some route answers, as an Allow value ("GET, HEAD"), for OPTIONS *.
   std::string methods() const;
 

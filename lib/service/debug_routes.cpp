@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "lib/pg/error.hpp"
@@ -93,7 +94,21 @@ asio::awaitable<json::object> server_json(pg::Pool& pool) {
 
 void add_debug_db_route(http::Router& router, const http::ApiKeyAuth& auth, const Settings& settings, pg::Pool& pool,
                         const pg::SchemaMigrator& migrator) {
-  router.add(http::Verb::get, "/debug/db",
+  http::RouteDoc doc{"Pool and database state",
+                     "The pool's counters, its settings, the schema's state and the database's own view of this "
+                     "service. The URL is shown without its password.",
+                     {"observability"},
+                     true,
+                     {},
+                     {{200, "The state.",
+                       json::object{{"type", "object"},
+                                    {"required", json::array{"connected", "schema_migrated", "pool"}},
+                                    {"properties", json::object{{"connected", json::object{{"type", "boolean"}}},
+                                                                {"schema_migrated", json::object{{"type", "boolean"}}},
+                                                                {"pool", json::object{{"type", "object"}}},
+                                                                {"profile", json::object{{"type", "object"}}},
+                                                                {"server", json::object{{"type", "object"}}}}}}}}};
+  router.add(http::Verb::get, "/debug/db", std::move(doc),
              [&auth, &settings, &pool, &migrator](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
                auth.require(ctx);
                const auto stats = pool.stats();

@@ -1,6 +1,7 @@
 #include "lib/service/probe_routes.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "lib/http/query.hpp"
@@ -43,22 +44,57 @@ Response json_report(const lifecycle::Readiness::Report& report) {
   return http::json_response(Status::ok, json::object{{"status", "ready"}, {"checks", std::move(checks)}});
 }
 
+const http::ParamSpec& verbose_param() {
+  static const auto spec = http::ParamSpec::flag("verbose").describe(
+      "Present (with any value or none): answer in text, one `[+]`/`[-]` line per check, as Kubernetes does.");
+  return spec;
+}
+
+http::RouteDoc live_doc(std::string summary) {
+  return {std::move(summary),
+          "Liveness: the process serves. Never touches a dependency, so a database outage never restarts a pod.",
+          {"probes"},
+          false,
+          {},
+          {{200, "Alive: `{\"status\":\"ok\"}`.",
+            json::parse(R"({"type":"object","required":["status"],"properties":{"status":{"const":"ok"}}})")}}};
+}
+
+http::RouteDoc ready_doc(std::string summary) {
+  const auto schema = [](std::string_view status) {
+    return json::parse(R"({"type":"object","required":["status"],"properties":{"status":{"const":")" +
+                       std::string(status) +
+                       R"("},"checks":{"type":"object","additionalProperties":{"type":"string"}},)"
+                       R"("detail":{"type":"string"}}})");
+  };
+  return {std::move(summary),
+          "Readiness: started, not draining, and every critical dependency up.",
+          {"probes"},
+          false,
+          {verbose_param()},
+          {{200, "Ready.", schema("ready")},
+           {200, "", json::object{{"type", "string"}}, "text/plain"},
+           {503, "Starting, draining or a critical dependency down.", schema("not ready")},
+           {503, "", json::object{{"type", "string"}}, "text/plain"}}};
+}
+
 }  // namespace
 
 void add_probe_routes(http::Router& router, const lifecycle::Readiness& readiness) {
   // Serialized once: probes and load balancers call this constantly.
   auto live = [body = json::serialize(json::object{{"status", "ok"}})](http::RequestContext&)
       -> asio::awaitable<Response> { co_return http::text_response(Status::ok, body, "application/json"); };
-  router.add(http::Verb::get, "/health", live);
-  router.add(http::Verb::get, "/livez", live);
+  router.add(http::Verb::get, "/health", live_doc("Liveness (FastAPI seeds' name)"), live);
+  router.add(http::Verb::get, "/livez", live_doc("Liveness (Kubernetes' name)"), live);
 
   auto ready = [&readiness](http::RequestContext& ctx) -> asio::awaitable<Response> {
-    http::QueryParams query(ctx.query);
+    http::QueryParams query(ctx);
+    const bool verbose = query.flag(verbose_param());
     auto report = co_await readiness.evaluate();
-    co_return query.has("verbose") ? verbose_report(report) : json_report(report);
+    co_return verbose ? verbose_report(report) : json_report(report);
   };
-  router.add(http::Verb::get, "/ready", ready);
-  router.add(http::Verb::get, "/readyz", ready);
+  router.add(http::Verb::get, "/ready", ready_doc("Readiness (FastAPI seeds' name)"), ready);
+  router.add(http::Verb::get, "/readyz", ready_doc("Readiness (Kubernetes' name)"), ready);
 }
 
 }  // namespace svc::service

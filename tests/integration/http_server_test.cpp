@@ -31,17 +31,20 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The least a route documents: a summary and its answer.
+RouteDoc doc(std::string summary) { return {std::move(summary), "", {}, false, {}, {{200, "ok", {}}}}; }
+
 // POST /echo takes a body and answers its size; GET /health takes none.
 class TestServer {
  public:
   explicit TestServer(ServerSettings settings) {
     router_.add(
-        Verb::post, "/echo",
+        Verb::post, "/echo", doc("Echo the body's size"),
         [](RequestContext& ctx) -> asio::awaitable<Response> {
           co_return text_response(Status::ok, std::to_string(ctx.request.body().size()));
         },
         {.takes_body = true});
-    router_.add(Verb::get, "/health", [](RequestContext&) -> asio::awaitable<Response> {
+    router_.add(Verb::get, "/health", doc("Liveness"), [](RequestContext&) -> asio::awaitable<Response> {
       co_return text_response(Status::ok, "ok");
     });
     settings.host = "127.0.0.1";

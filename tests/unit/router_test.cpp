@@ -6,6 +6,13 @@ using namespace svc::http;
 namespace asio = boost::asio;
 
 namespace {
+// The least a route must document: a summary, an answer, its path parameters.
+RouteDoc doc(const std::vector<std::string>& path_params = {}) {
+  RouteDoc d{"a route", "", {}, false, {}, {{200, "ok", {}}}};
+  for (const auto& name : path_params) d.params.push_back(ParamSpec::text(name, 100).in_path());
+  return d;
+}
+
 Handler named(std::string name) {
   return [name](RequestContext&) -> asio::awaitable<Response> { co_return text_response(Status::ok, name); };
 }
@@ -13,10 +20,10 @@ Handler named(std::string name) {
 
 TEST_CASE("router matches literal paths and tells 404 from 405") {
   Router r;
-  r.add(Verb::get, "/", named("root"));
-  r.add(Verb::get, "/health", named("health"));
-  r.add(Verb::post, "/items", named("create"));
-  r.add(Verb::get, "/items", named("list"));
+  r.add(Verb::get, "/", doc(), named("root"));
+  r.add(Verb::get, "/health", doc(), named("health"));
+  r.add(Verb::post, "/items", doc(), named("create"));
+  r.add(Verb::get, "/items", doc(), named("list"));
 
   auto root = r.match(Verb::get, "/");
   REQUIRE(root.kind == Router::Match::Kind::found);
@@ -35,7 +42,7 @@ TEST_CASE("router matches literal paths and tells 404 from 405") {
 
 TEST_CASE("router answers HEAD with the GET route") {
   Router r;
-  r.add(Verb::get, "/health", named("health"));
+  r.add(Verb::get, "/health", doc(), named("health"));
   auto m = r.match(Verb::head, "/health");
   REQUIRE(m.kind == Router::Match::Kind::found);
   CHECK(m.route->method == Verb::get);
@@ -43,8 +50,8 @@ TEST_CASE("router answers HEAD with the GET route") {
 
 TEST_CASE("router extracts percent-decoded path parameters") {
   Router r;
-  r.add(Verb::get, "/api/v1/offers/{id}", named("offer"));
-  r.add(Verb::get, "/api/v1/offers/{id}/history/{day}", named("history"));
+  r.add(Verb::get, "/api/v1/offers/{id}", doc({"id"}), named("offer"));
+  r.add(Verb::get, "/api/v1/offers/{id}/history/{day}", doc({"id", "day"}), named("history"));
   auto m = r.match(Verb::get, "/api/v1/offers/abc%20def");
   REQUIRE(m.kind == Router::Match::Kind::found);
   REQUIRE(m.params.size() == 1);
@@ -59,28 +66,28 @@ TEST_CASE("router extracts percent-decoded path parameters") {
 
 TEST_CASE("a literal route is preferred over a parameter only by registration order") {
   Router r;
-  r.add(Verb::get, "/offers/latest", named("latest"));
-  r.add(Verb::get, "/offers/{id}", named("one"));
+  r.add(Verb::get, "/offers/latest", doc(), named("latest"));
+  r.add(Verb::get, "/offers/{id}", doc({"id"}), named("one"));
   CHECK(r.match(Verb::get, "/offers/latest").route->pattern == "/offers/latest");
   CHECK(r.match(Verb::get, "/offers/7").route->pattern == "/offers/{id}");
 }
 
 TEST_CASE("router rejects malformed paths, bad escapes and duplicate routes") {
   Router r;
-  r.add(Verb::get, "/a/{x}", named("a"));
+  r.add(Verb::get, "/a/{x}", doc({"x"}), named("a"));
   CHECK(r.match(Verb::get, "a").kind == Router::Match::Kind::not_found);
   CHECK(r.match(Verb::get, "").kind == Router::Match::Kind::not_found);
   CHECK(r.match(Verb::get, "/a/%zz").kind == Router::Match::Kind::not_found);
   CHECK(r.match(Verb::get, "/a/%4").kind == Router::Match::Kind::not_found);
-  CHECK_THROWS_AS(r.add(Verb::get, "/a/{x}", named("again")), std::invalid_argument);
-  CHECK_THROWS_AS(r.add(Verb::get, "no-slash", named("bad")), std::invalid_argument);
+  CHECK_THROWS_AS(r.add(Verb::get, "/a/{x}", doc({"x"}), named("again")), std::invalid_argument);
+  CHECK_THROWS_AS(r.add(Verb::get, "no-slash", doc(), named("bad")), std::invalid_argument);
 }
 
 TEST_CASE("a route takes a body only when it says so; methods() lists what the table answers") {
   Router r;
-  r.add(Verb::get, "/items", named("list"));
-  r.add(Verb::post, "/items", named("create"), {.takes_body = true});
-  r.add(Verb::delete_, "/items/{id}", named("delete"));
+  r.add(Verb::get, "/items", doc(), named("list"));
+  r.add(Verb::post, "/items", doc(), named("create"), {.takes_body = true});
+  r.add(Verb::delete_, "/items/{id}", doc({"id"}), named("delete"));
   CHECK_FALSE(r.match(Verb::get, "/items").route->options.takes_body);
   CHECK(r.match(Verb::post, "/items").route->options.takes_body);
   CHECK(r.methods() == "DELETE, GET, HEAD, POST");
@@ -89,7 +96,7 @@ TEST_CASE("a route takes a body only when it says so; methods() lists what the t
 
 TEST_CASE("an unknown method on a known path is 405, not 404") {
   Router r;
-  r.add(Verb::get, "/health", named("health"));
+  r.add(Verb::get, "/health", doc(), named("health"));
   auto m = r.match(Verb::unknown, "/health");
   CHECK(m.kind == Router::Match::Kind::method_not_allowed);
   CHECK(m.allow == "GET, HEAD");
