@@ -122,6 +122,9 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
     out.family("telemetry_dropped_total", MetricType::counter,
                "Telemetry events dropped: queue full, writer stopped or not running.");
     out.sample("telemetry_dropped_total", {}, static_cast<double>(s.dropped));
+    out.family("telemetry_submitted_total", MetricType::counter,
+               "Telemetry events submitted: written + dropped + queued.");
+    out.sample("telemetry_submitted_total", {}, static_cast<double>(s.submitted));
     out.family("telemetry_connected", MetricType::gauge, "1 if the telemetry writer has a database connection.");
     out.sample("telemetry_connected", {}, s.connected ? 1 : 0);
   });
@@ -137,7 +140,8 @@ Writer::~Writer() {
 
 WriterStats Writer::stats() const noexcept {
   return {pending_.load(std::memory_order_relaxed), written_.load(std::memory_order_relaxed),
-          dropped_.load(std::memory_order_relaxed), connected_.load(std::memory_order_relaxed)};
+          dropped_.load(std::memory_order_relaxed), submitted_.load(std::memory_order_relaxed),
+          connected_.load(std::memory_order_relaxed)};
 }
 
 asio::awaitable<void> Writer::start() {
@@ -170,6 +174,7 @@ asio::awaitable<CheckResult> Writer::check() const {
 }
 
 std::optional<std::uint64_t> Writer::admit() noexcept {
+  submitted_.fetch_add(1, std::memory_order_relaxed);
   if (!accepting_.load(std::memory_order_relaxed)) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;

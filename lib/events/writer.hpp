@@ -76,6 +76,7 @@ struct WriterStats {
   std::uint64_t queued = 0;  // accepted, not yet written or dropped
   std::uint64_t written = 0;
   std::uint64_t dropped = 0;
+  std::uint64_t submitted = 0;  // every submit: queued + written + dropped, once the queue settles
   bool connected = false;
 };
 
@@ -166,6 +167,7 @@ class Writer final : public lifecycle::Component {
   std::atomic<std::uint64_t> pending_{0};  // admitted and not yet written or dropped
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> submitted_{0};
   std::atomic<bool> connected_{false};
   std::atomic<bool> failing_{false};  // the last connect or write failed
   std::atomic<bool> denied_{false};   // connected, but no INSERT privilege on the table

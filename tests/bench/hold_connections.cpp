@@ -38,7 +38,12 @@
 #include <string_view>
 #include <vector>
 
+#include "tool_support.hpp"
+
 namespace {
+
+using bench::iequals;
+using bench::trim;
 
 constexpr long kMaxConnections = 5000;
 constexpr long kMaxSeconds = 3600;
@@ -105,26 +110,11 @@ void raise_fd_limit(long connections) {
   }
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 bool icontains(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) return false;
   for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i)
     if (iequals(haystack.substr(i, needle.size()), needle)) return true;
   return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 struct Connection {
@@ -213,12 +203,7 @@ int main(int argc, char** argv) {
 
   if (pipe(g_signal_pipe) != 0) fail_errno("pipe");
   for (int fd : g_signal_pipe) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  bench::handle_stop_signals(on_signal);
 
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

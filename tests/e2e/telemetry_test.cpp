@@ -163,6 +163,10 @@ TEST_CASE("queue overflow while the table is locked: dropped_total is the excess
   CHECK(metric_sample(metrics, "telemetry_dropped_total") == kRequests - kCapacity);
   CHECK(metric_sample(metrics, "telemetry_queued") == kCapacity);  // bounded
   CHECK(metric_sample(metrics, "telemetry_written_total") == 0);
+  // Every event is accounted for: the counters add up to what was submitted.
+  CHECK(metric_sample(metrics, "telemetry_submitted_total") ==
+        metric_sample(metrics, "telemetry_written_total") + metric_sample(metrics, "telemetry_dropped_total") +
+            metric_sample(metrics, "telemetry_queued"));
 
   lock.commit();  // the database answers again: what was kept is written
   svc.signal(SIGTERM);
