@@ -45,7 +45,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// "get" + "/api/v1/offers/{id}" -> "get_api_v1_offers_id"
+// "get" + "/api/v1/items/{id}" -> "get_api_v1_items_id"
 std::string operation_id(std::string_view method, std::string_view pattern) {
   std::string out = lower(method);
   for (char c : pattern) {
