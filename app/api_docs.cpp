@@ -128,7 +128,8 @@ http::OpenApiInfo api_info(std::string version) {
     {"name": "market", "description": "Markets, their newest fetch, price series (the dashboard's data)."},
     {"name": "probes", "description": "Kubernetes liveness and readiness."},
     {"name": "observability", "description": "Metrics and the database's state."},
-    {"name": "docs", "description": "This reference."}])")
+    {"name": "docs", "description": "This reference."},
+    {"name": "dashboard", "description": "The web page on this API for traders and operators (docs/dashboard.md)."}])")
                   .as_array();
   return info;
 }

@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "app/app_state.hpp"
+#include "embedded/p2p_dashboard_files.hpp"
+#include "lib/http/static_files.hpp"
 
 namespace p2p {
 
@@ -23,6 +25,10 @@ void add_routes(AppState& app) {
                      http::RequestContext&) -> asio::awaitable<http::Response> {
                    co_return http::text_response(http::Status::ok, body, "application/json");
                  });
+  // The page and its assets need no key: they hold no data. The page asks
+  // for the key and sends it with each API call (docs/dashboard.md).
+  http::add_static_routes(app.router, dashboard_files(), "dashboard",
+                          "The dashboard: markets, their best offers, price chart");
 }
 
 }  // namespace p2p
