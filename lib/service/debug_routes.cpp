@@ -130,7 +130,29 @@ void add_debug_db_route(http::Router& router, const http::ApiKeyAuth& auth, cons
 }
 
 void add_debug_leases_route(http::Router& router, const http::ApiKeyAuth& auth, pg::LeaseTable& leases) {
-  router.add(http::Verb::get, "/debug/leases", [&auth, &leases](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+  const json::object text{{"type", "string"}};
+  const json::object flag{{"type", "boolean"}};
+  const json::object lease{{"type", "object"},
+                           {"required", json::array{"name", "holder", "mine", "expired"}},
+                           {"properties", json::object{{"name", text},
+                                                       {"holder", text},
+                                                       {"mine", flag},
+                                                       {"expired", flag},
+                                                       {"expires_in_seconds", json::object{{"type", "number"}}},
+                                                       {"acquired_at", text},
+                                                       {"renewed_at", text}}}};
+  const json::object answer{{"type", "object"},
+                            {"required", json::array{"holder", "leases"}},
+                            {"properties", json::object{{"holder", text},
+                                                        {"leases", json::object{{"type", "array"}, {"items", lease}}}}}};
+  http::RouteDoc doc{"Leases across the replicas",
+                     "Who holds each once-only job (a scrape target, retention) in the shared `leases` table, as "
+                     "this replica reads it, and which of them are its own.",
+                     {"observability"},
+                     true,
+                     {},
+                     {{200, "The leases.", answer}}};
+  router.add(http::Verb::get, "/debug/leases", std::move(doc), [&auth, &leases](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auth.require(ctx);
     // A database error becomes the server's 503/504 like any other route's.
     const auto rows = co_await leases.list();
