@@ -146,7 +146,7 @@ void add_debug_leases_route(http::Router& router, const http::ApiKeyAuth& auth, 
                             {"properties", json::object{{"holder", text},
                                                         {"leases", json::object{{"type", "array"}, {"items", lease}}}}}};
   http::RouteDoc doc{"Leases across the replicas",
-                     "Who holds each once-only job (a scrape target, retention) in the shared `leases` table, as "
+                     "Who holds each once-only job (the names are the application's) in the shared `leases` table, as "
                      "this replica reads it, and which of them are its own.",
                      {"observability"},
                      true,
