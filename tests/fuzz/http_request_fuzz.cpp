@@ -29,7 +29,7 @@ using Outcome = ParsedRequest::Outcome;
 
 Router routes() {
   Router router = fuzzing::service_router();
-  router.add(Verb::post, "/api/v1/echo", {}, {.takes_body = true});
+  router.add(Verb::post, "/api/v1/echo", fuzzing::doc_for("/api/v1/echo"), {}, {.takes_body = true});
   return router;
 }
 

@@ -42,7 +42,7 @@ void check_route(std::string_view pattern, Verb method, std::string_view path) {
   Router router = fuzzing::service_router();
   bool added = true;
   try {
-    router.add(Verb::get, std::string(pattern), {});
+    router.add(Verb::get, std::string(pattern), fuzzing::doc_for(pattern), {});
   } catch (const std::invalid_argument&) {
     added = false;
   }
