@@ -871,9 +871,12 @@ TEST_SUITE("app settings") {
     CHECK(set.retention_interval == std::chrono::seconds(60));
     CHECK(set.retention_batch_rows == 100);
     CHECK_FALSE(app_load({{"OFFERS_RETENTION", ""}}).offers_retention);
-    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& pair : std::vector<std::pair<std::string, std::string>>{
              {"OFFERS_RETENTION", "30"}, {"OFFERS_RETENTION", "59m"}, {"OFFERS_RETENTION", "3651d"},
              {"TELEMETRY_RETENTION", "7 days"}, {"RETENTION_BATCH_ROWS", "0"}, {"RETENTION_INTERVAL_SECONDS", "0"}}) {
+      // Named, not a structured binding: clang 14 (the sanitizer builds) cannot capture one.
+      const std::string& name = pair.first;
+      const std::string& value = pair.second;
       CAPTURE(name);
       CAPTURE(value);
       try {
