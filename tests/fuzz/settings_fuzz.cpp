@@ -26,11 +26,14 @@ namespace {
 
 using namespace svc;
 
-// A secret is only checked when it is distinctive: long enough, and nowhere
-// else in the input (else the text around it may legitimately repeat it).
+// A secret is only checked when it is distinctive: long enough, nowhere
+// else in the input (else the text around it may legitimately repeat it),
+// and free of the quote, backslash and space the error lines wrap values in
+// (else another variable's quoted value plus `" is not ` can spell it).
 bool distinctive(std::string_view secret, std::string_view input) {
   return secret.size() >= 8 && input.find(secret) == input.rfind(secret) &&
-         secret.find_first_of("0123456789") != std::string_view::npos;
+         secret.find_first_of("0123456789") != std::string_view::npos &&
+         secret.find_first_of("\" \\ \t") == std::string_view::npos;
 }
 
 void check_no_secret(std::string_view text, const std::vector<std::string>& secrets) {
