@@ -90,12 +90,20 @@ void database_url(std::string_view text) {
     return;
   }
   std::vector<std::string> secrets;
-  // sanitized() shows the options (decoded): one that itself holds the
-  // password's text (a URL nested in a value) is the user's, not a leak.
-  bool in_an_option = false;
+  // The outputs show the other parts of the URL, decoded (sanitized()) or as
+  // written (the maskers). A password whose text one of them also spells
+  // (a URL nested in an option, a database named after it) is the user's,
+  // not a leak; so the password is checked only when the input spells it
+  // once, as written, right before the '@' that ends it, and no other part
+  // holds it decoded.
+  const auto holds = [&](std::string_view part) { return part.find(url.password) != std::string_view::npos; };
+  bool elsewhere = holds(url.user) || holds(url.host) || holds(url.dbname);
   for (const auto& [key, value] : url.options)
-    if (key != "password" && value.find(url.password) != std::string::npos) in_an_option = true;
-  if (distinctive(url.password, text) && !in_an_option) secrets.push_back(url.password);
+    if (key != "password" && (holds(key) || holds(value))) elsewhere = true;
+  auto at = text.find(url.password);
+  bool as_written = at != std::string_view::npos && at + url.password.size() < text.size() &&
+                    text[at + url.password.size()] == '@';
+  if (distinctive(url.password, text) && as_written && !elsewhere) secrets.push_back(url.password);
   check_no_secret(url.sanitized(), secrets);
   check_no_secret(config::masked_url(text), secrets);
   check_no_secret(config::mask_url_password(text), secrets);
