@@ -8,8 +8,11 @@
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "lib/core/async_event.hpp"
@@ -110,4 +113,31 @@ TEST_CASE("AsyncEvent: set() from another thread wakes every waiter of a multi-t
     CHECK(woken == kWaiters);
     CHECK(event == nullptr);
   }
+}
+
+// The pattern behind the TSan report of 2026-12-01 (docs/build.md): co_spawn
+// on AsyncEvent's strand copies it into any_io_executors, heap-shared
+// targets whose last copy may die on any thread. Asio's release-decrement +
+// acquire-fence is correct, but TSan does not model the fence; the TSan build
+// defines BOOST_ASIO_DISABLE_STD_ATOMIC so that the count is an acq_rel RMW
+// TSan sees. Without that define this test fails under TSan.
+TEST_CASE("AsyncEvent's strand: the last copy of an any_io_executor may die on another thread") {
+  asio::io_context ioc;
+  std::atomic<int> ran{0};
+  for (int round = 0; round < 200; ++round) {
+    asio::any_io_executor mine = asio::make_strand(asio::any_io_executor(ioc.get_executor()));
+    asio::any_io_executor theirs = mine;
+    std::atomic<bool> go{false};
+    std::thread other([&] {
+      while (!go.load()) std::this_thread::yield();
+      asio::post(theirs, [&ran] { ++ran; });
+      asio::any_io_executor dropped = std::move(theirs);
+    });
+    asio::post(mine, [&ran] { ++ran; });
+    go = true;
+    { asio::any_io_executor dropped = std::move(mine); }
+    other.join();
+  }
+  ioc.run();
+  CHECK(ran == 400);
 }
