@@ -36,6 +36,23 @@ bool distinctive(std::string_view secret, std::string_view input) {
          secret.find_first_of("\" \\ \t") == std::string_view::npos;
 }
 
+// The outputs show the other parts of a database URL, decoded (sanitized())
+// or as written (the maskers). A password whose text one of them also spells
+// (a URL nested in an option, a database named after it) is the user's, not
+// a leak; so a password is checked only when `written` spells it once, as
+// written, right before the '@' that ends it, and no other part holds it
+// decoded.
+bool checkable_password(const config::DatabaseUrl& url, std::string_view written, std::string_view input) {
+  const auto holds = [&](std::string_view part) { return part.find(url.password) != std::string_view::npos; };
+  bool elsewhere = holds(url.user) || holds(url.host) || holds(url.dbname);
+  for (const auto& [key, value] : url.options)
+    if (key != "password" && (holds(key) || holds(value))) elsewhere = true;
+  const auto at = written.find(url.password);
+  const bool as_written = at != std::string_view::npos && at + url.password.size() < written.size() &&
+                          written[at + url.password.size()] == '@';
+  return distinctive(url.password, input) && as_written && !elsewhere;
+}
+
 void check_no_secret(std::string_view text, const std::vector<std::string>& secrets) {
   for (const auto& s : secrets) FUZZ_CHECK(text.find(s) == std::string_view::npos);
 }
@@ -64,7 +81,7 @@ void settings(std::string_view input) {
   if (auto it = env.find("DATABASE_URL"); it != env.end()) {
     try {
       auto url = config::parse_database_url(it->second);
-      if (distinctive(url.password, input)) secrets.push_back(url.password);
+      if (checkable_password(url, it->second, input)) secrets.push_back(url.password);
     } catch (const std::invalid_argument&) {
     }
   }
@@ -90,20 +107,7 @@ void database_url(std::string_view text) {
     return;
   }
   std::vector<std::string> secrets;
-  // The outputs show the other parts of the URL, decoded (sanitized()) or as
-  // written (the maskers). A password whose text one of them also spells
-  // (a URL nested in an option, a database named after it) is the user's,
-  // not a leak; so the password is checked only when the input spells it
-  // once, as written, right before the '@' that ends it, and no other part
-  // holds it decoded.
-  const auto holds = [&](std::string_view part) { return part.find(url.password) != std::string_view::npos; };
-  bool elsewhere = holds(url.user) || holds(url.host) || holds(url.dbname);
-  for (const auto& [key, value] : url.options)
-    if (key != "password" && (holds(key) || holds(value))) elsewhere = true;
-  auto at = text.find(url.password);
-  bool as_written = at != std::string_view::npos && at + url.password.size() < text.size() &&
-                    text[at + url.password.size()] == '@';
-  if (distinctive(url.password, text) && as_written && !elsewhere) secrets.push_back(url.password);
+  if (checkable_password(url, text, text)) secrets.push_back(url.password);
   check_no_secret(url.sanitized(), secrets);
   check_no_secret(config::masked_url(text), secrets);
   check_no_secret(config::mask_url_password(text), secrets);
