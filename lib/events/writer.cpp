@@ -5,10 +5,12 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <spdlog/spdlog.h>
 
 #include "lib/core/with_timer.hpp"
@@ -163,6 +165,22 @@ WriterStats Writer::stats() const noexcept {
           connected_.load(std::memory_order_relaxed)};
 }
 
+// stop() cancels the loop where it waits (nothing left to flush, or the
+// flush time is up): the wait throws operation_aborted, which is the stop,
+// not a failure. Anything else is one.
+void Writer::report_loop_end(std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const boost::system::system_error& error) {
+    if (stopping_ && error.code() == asio::error::operation_aborted) return;
+    log_.error("telemetry flush loop failed: {}; no more events are written until restart", error.what());
+  } catch (const std::exception& error) {
+    log_.error("telemetry flush loop failed: {}; no more events are written until restart", error.what());
+  } catch (...) {
+    log_.error("telemetry flush loop failed with an unknown exception; no more events are written until restart");
+  }
+}
+
 asio::awaitable<void> Writer::start() {
   // No database round trip here: start-up must not wait for a database that
   // hangs, and the pool reports the database. The flush loop connects at once
@@ -172,7 +190,7 @@ asio::awaitable<void> Writer::start() {
   accepting_.store(true, std::memory_order_relaxed);
   work_.emplace(context_.get_executor());
   asio::co_spawn(context_, flush_loop(), asio::bind_cancellation_slot(cancel_.slot(), [this](std::exception_ptr e) {
-                   if (e) log_.error("telemetry flush loop ended with an exception");
+                   if (e) report_loop_end(e);
                    loop_done_ = true;
                    done_.set();
                  }));

@@ -49,6 +49,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -136,6 +137,7 @@ class Writer final : public lifecycle::Component {
   void wake() noexcept;                  // any thread: one post to the writer's thread
   // The writer's thread only:
   void take_incoming(bool close = false);
+  void report_loop_end(std::exception_ptr e) noexcept;
   boost::asio::awaitable<void> flush_loop();
   boost::asio::awaitable<bool> ensure_connected();
   boost::asio::awaitable<bool> write_batch();
