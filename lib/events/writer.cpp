@@ -171,10 +171,9 @@ WriterStats Writer::stats() const noexcept {
 void Writer::report_loop_end(std::exception_ptr e) noexcept {
   try {
     std::rethrow_exception(e);
-  } catch (const boost::system::system_error& error) {
-    if (stopping_ && error.code() == asio::error::operation_aborted) return;
-    log_.error("telemetry flush loop failed: {}; no more events are written until restart", error.what());
   } catch (const std::exception& error) {
+    const auto* system = dynamic_cast<const boost::system::system_error*>(&error);
+    if (stopping_ && system != nullptr && system->code() == asio::error::operation_aborted) return;
     log_.error("telemetry flush loop failed: {}; no more events are written until restart", error.what());
   } catch (...) {
     log_.error("telemetry flush loop failed with an unknown exception; no more events are written until restart");

@@ -7,8 +7,8 @@
 #include <optional>
 #include <thread>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
