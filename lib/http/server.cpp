@@ -468,15 +468,29 @@ ObservedRequest Server::observed(const Request& request, const Response& respons
 asio::awaitable<bool> Server::wait_for_request_bytes(Session& s) {
   if (s.buffer.size() > 0) co_return true;
   if (closing_.load(std::memory_order_relaxed)) co_return false;
-  // An idle connection keeps no large buffer and waits with none: the header
-  // read reads (10,000 idle connections would otherwise hold 4 KiB or more each).
+  // An idle connection keeps no large buffer (10,000 idle connections would
+  // otherwise hold 4 KiB or more each).
   if (s.buffer.capacity() > kIdleBufferBytes) s.buffer.shrink_to_fit();
   s.idle = true;
   // A fresh connection must start its request within the header timeout (a
   // silent client is slowloris too); between requests, keep-alive idles longer.
   s.arm(s.answered ? settings_.idle_timeout : settings_.header_timeout);
-  auto [wait_ec] = co_await s.socket.async_wait(tcp::socket::wait_read, nothrow);
-  auto ec = s.disarm(wait_ec);
+  boost::system::error_code ec;
+  if (s.buffer.capacity() == 0) {
+    // No buffer (a new connection, or a big one given back): wait with none.
+    auto [wait_ec] = co_await s.socket.async_wait(tcp::socket::wait_read, nothrow);
+    ec = s.disarm(wait_ec);
+  } else {
+    // The buffer it keeps anyway: read into it. Asio's wait_read is never
+    // speculative and re-arms epoll (one epoll_ctl per request); a read after
+    // an exhausted one goes straight to the reactor, and the header read
+    // then parses these bytes first.
+    const auto room = std::min(s.buffer.capacity(), s.buffer.max_size());
+    auto [read_ec, n] = co_await s.socket.async_read_some(s.buffer.prepare(room), nothrow);
+    s.buffer.commit(n);
+    ec = s.disarm(read_ec);
+    if (n > 0) ec = {};  // bytes of a request: they are served, whatever came after them
+  }
   s.idle = false;
   if (ec) {
     if (ec == beast::error::timeout) log_.debug("idle keep-alive connection closed after {} ms", settings_.idle_timeout.count());
