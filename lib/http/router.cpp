@@ -1,6 +1,7 @@
 #include "lib/http/router.hpp"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "lib/http/percent_decode.hpp"
@@ -77,6 +78,8 @@ bool split_path(std::string_view path, std::vector<std::string>& out) {
 void Router::add(Verb method, std::string pattern, RouteDoc doc, Handler handler, RouteOptions options) {
   std::vector<std::string> segments;
   if (!split_path(pattern, segments)) throw std::invalid_argument("route pattern must start with '/': " + pattern);
+  if (segments.size() > kMaxSegments)
+    throw std::invalid_argument("route pattern has more than " + std::to_string(kMaxSegments) + " segments: " + pattern);
   const std::string route = std::string(to_string(method)) + " " + pattern;
   for (const auto& r : routes_)
     if (r.method == method && r.segments == segments) throw std::invalid_argument("duplicate route: " + route);
@@ -93,28 +96,50 @@ void Router::add(Verb method, std::string pattern, RouteDoc doc, Handler handler
 
 Router::Match Router::match(Verb method, std::string_view path) const {
   Match result;
-  std::vector<std::string> segments;
-  if (!split_path(path, segments)) return result;
-
-  std::vector<Verb> allowed;
-  for (const auto& route : routes_) {
-    if (route.segments.size() != segments.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < segments.size() && same; ++i)
-      same = is_param(route.segments[i]) || route.segments[i] == segments[i];
-    if (!same) continue;
-    bool method_ok = route.method == method || (method == Verb::head && route.method == Verb::get);
-    // An exact GET beats a HEAD fallback registered elsewhere; first match wins otherwise.
-    if (method_ok && result.route == nullptr) {
-      result.kind = Match::Kind::found;
-      result.route = &route;
-      for (std::size_t i = 0; i < segments.size(); ++i)
-        if (is_param(route.segments[i]))
-          result.params.emplace_back(route.segments[i].substr(1, route.segments[i].size() - 2), segments[i]);
+  // The path's segments as views into it, decoded only where they hold a
+  // %-escape: no allocation per request for a plain path. A path longer than
+  // every route matches none.
+  std::array<std::string_view, kMaxSegments> segments;
+  std::array<std::string, kMaxSegments> decoded;
+  std::size_t count = 0;
+  if (path.empty() || path.front() != '/') return result;
+  path.remove_prefix(1);
+  while (!path.empty() || count > 0) {  // "/" has no segments; "/a/" ends with an empty one
+    if (count == kMaxSegments) return result;
+    const auto slash = path.find('/');
+    const auto segment = path.substr(0, slash);
+    if (segment.find('%') == std::string_view::npos) {
+      segments[count] = segment;
+    } else {
+      if (!percent_decode(segment, decoded[count])) return result;
+      segments[count] = decoded[count];
     }
-    allowed.push_back(route.method);
+    ++count;
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
   }
-  if (result.route != nullptr || allowed.empty()) return result;
+
+  const auto same_shape = [&](const Route& route) {
+    if (route.segments.size() != count) return false;
+    for (std::size_t i = 0; i < count; ++i)
+      if (!is_param(route.segments[i]) && route.segments[i] != segments[i]) return false;
+    return true;
+  };
+  for (const auto& route : routes_) {
+    // An exact GET beats a HEAD fallback registered elsewhere; first match wins otherwise.
+    if (route.method != method && !(method == Verb::head && route.method == Verb::get)) continue;
+    if (!same_shape(route)) continue;
+    result.kind = Match::Kind::found;
+    result.route = &route;
+    for (std::size_t i = 0; i < count; ++i)
+      if (is_param(route.segments[i]))
+        result.params.emplace_back(route.segments[i].substr(1, route.segments[i].size() - 2), segments[i]);
+    return result;
+  }
+  std::vector<Verb> allowed;
+  for (const auto& route : routes_)
+    if (same_shape(route)) allowed.push_back(route.method);
+  if (allowed.empty()) return result;
   result.kind = Match::Kind::method_not_allowed;
   result.allow = allow_value(std::move(allowed));
   return result;

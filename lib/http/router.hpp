@@ -73,6 +73,9 @@ class Router {
     std::string allow;  // for 405: "GET, HEAD, POST"
   };
 
+  // The most segments a pattern may have ("/a/b" has two).
+  static constexpr std::size_t kMaxSegments = 16;
+
   // HEAD is answered by the GET route of the same path.
   Match match(Verb method, std::string_view path) const;
   // In registration order.

@@ -56,6 +56,12 @@ struct Statement {
   Params params;
 };
 
+// A map keyed by SQL text, looked up with a string_view (no copy per statement).
+struct SqlHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 class Connection {
  public:
   enum class TxStatus { idle, active, in_transaction, in_error, unknown };
@@ -160,10 +166,6 @@ class Connection {
   spdlog::logger& log_;
   bool prepared_statements_;
   std::chrono::milliseconds statement_deadline_;
-  struct SqlHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
   std::unordered_map<std::string, std::string, SqlHash, std::equal_to<>> prepared_;  // sql → statement name
   std::uint64_t statements_named_ = 0;
   bool interrupted_ = false;

@@ -117,7 +117,7 @@ void PipelinedConnection::send(SharedStatement& s) {
   const Prepared* ready = nullptr;
   const std::string* new_key = nullptr;
   if (conn_->uses_prepared_statements()) {
-    auto it = prepared_.find(std::string(s.sql));
+    auto it = prepared_.find(s.sql);
     if (it != prepared_.end()) {
       if (it->second.ready) ready = &it->second;
       // else: its Parse is still unconfirmed; this one goes unnamed, so that

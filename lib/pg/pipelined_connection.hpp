@@ -123,7 +123,7 @@ class PipelinedConnection {
   Settings settings_;
   std::deque<SharedStatement*> queued_;  // enqueued, not yet written
   std::deque<Expected> expected_;
-  std::unordered_map<std::string, Prepared> prepared_;
+  std::unordered_map<std::string, Prepared, SqlHash, std::equal_to<>> prepared_;
   std::uint64_t statements_named_ = 0;
   std::size_t in_flight_ = 0;
   bool flush_scheduled_ = false;

@@ -101,3 +101,26 @@ TEST_CASE("an unknown method on a known path is 405, not 404") {
   CHECK(m.kind == Router::Match::Kind::method_not_allowed);
   CHECK(m.allow == "GET, HEAD");
 }
+
+TEST_CASE("segments: empty ones count, escapes decode per segment, past kMaxSegments nothing matches") {
+  Router r;
+  r.add(Verb::get, "/a/{x}/", doc({"x"}), named("trailing"));
+  r.add(Verb::get, "/a//{y}", doc({"y"}), named("empty"));
+  auto trailing = r.match(Verb::get, "/a/b%2Fc/");
+  REQUIRE(trailing.kind == Router::Match::Kind::found);
+  CHECK(trailing.route->pattern == "/a/{x}/");
+  CHECK(trailing.params[0].second == "b/c");  // an escaped slash stays inside its segment
+  auto empty = r.match(Verb::get, "/a//%7By%7D");
+  REQUIRE(empty.kind == Router::Match::Kind::found);
+  CHECK(empty.params[0].second == "{y}");  // a decoded brace is a value, not a pattern
+  CHECK(r.match(Verb::get, "/a/b").kind == Router::Match::Kind::not_found);
+
+  std::string deepest;
+  for (std::size_t i = 0; i < Router::kMaxSegments; ++i) deepest += "/s";
+  r.add(Verb::get, deepest, doc(), named("deepest"));
+  CHECK(r.match(Verb::get, deepest).kind == Router::Match::Kind::found);
+  CHECK(r.match(Verb::post, deepest).allow == "GET, HEAD");
+  CHECK(r.match(Verb::get, deepest + "/s").kind == Router::Match::Kind::not_found);
+  CHECK(r.match(Verb::get, deepest + "/").kind == Router::Match::Kind::not_found);
+  CHECK_THROWS_AS(r.add(Verb::get, deepest + "/s", doc(), named("too deep")), std::invalid_argument);
+}
