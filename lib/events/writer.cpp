@@ -111,6 +111,7 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
       done_(ioc.get_executor()) {
   connect_.application_name += "-telemetry";
   settings_.batch_size = std::max<std::size_t>(1, settings_.batch_size);
+  settings_.batch_min = std::clamp<std::size_t>(settings_.batch_min, 1, settings_.batch_size);
   // Binary format: the server parses no numbers or timestamps (in text format
   // that was half its CPU per event; see docs/observability.md).
   copy_sql_ = "COPY " + schema_.table +
@@ -194,8 +195,8 @@ asio::awaitable<void> Writer::start() {
                    done_.set();
                  }));
   thread_ = std::thread([this] { context_.run(); });
-  log_.info("telemetry writer started: queue {} events, batches of {} or every {} ms, {} writes",
-            settings_.queue_capacity, settings_.batch_size, settings_.flush_interval.count(),
+  log_.info("telemetry writer started: queue {} events, a COPY of up to {} once {} wait or every {} ms, {} writes",
+            settings_.queue_capacity, settings_.batch_size, settings_.batch_min, settings_.flush_interval.count(),
             settings_.async_writes ? "asynchronous" : "synchronous");
   co_return;
 }
@@ -245,7 +246,7 @@ void Writer::hand_over(Queued item) noexcept {
         stored = true;
         // Wake the writer when it sleeps with nothing queued, when a caller
         // waits for its event, or when a batch is ready; once per hand-over.
-        if (!wake_posted_ && (idle_ || waited || incoming_.size() >= settings_.batch_size)) {
+        if (!wake_posted_ && (idle_ || waited || incoming_.size() >= settings_.batch_min)) {
           wake_posted_ = true;
           idle_ = false;
           post = true;
@@ -457,7 +458,7 @@ asio::awaitable<void> Writer::sleep_backoff() {
   backing_off_ = false;
 }
 
-// The writer's thread. Writes a batch when batch_size events are queued,
+// The writer's thread. Writes a batch when batch_min events are queued,
 // when the oldest has waited flush_interval, when a synchronous caller waits,
 // or when stopping; returns when stopping and the queue is empty (or on
 // cancellation, which stop() emits after the grace period).
@@ -482,7 +483,7 @@ asio::awaitable<void> Writer::flush_loop() {
       continue;
     }
     take_incoming();
-    bool due = stopping_ || waiting_ > 0 || queue_.size() >= settings_.batch_size ||
+    bool due = stopping_ || waiting_ > 0 || queue_.size() >= settings_.batch_min ||
                (!queue_.empty() && Clock::now() >= queue_.front().due);
     if (!due) {
       if (queue_.empty()) {

@@ -8,11 +8,16 @@
 // drops the event and counts it. An admitted event is appended to one vector
 // behind one small mutex, the only state callers share with the writer. No
 // cross-thread wake-up per event: submit() posts to the writer only when
-// TELEMETRY_BATCH_SIZE events wait or when the writer sleeps with nothing
-// queued. The writer writes a batch when TELEMETRY_BATCH_SIZE events are
-// queued or TELEMETRY_FLUSH_MS after the oldest was taken, as one
+// TELEMETRY_BATCH_MIN events wait or when the writer sleeps with nothing
+// queued. The writer starts a batch when TELEMETRY_BATCH_MIN events are
+// queued or TELEMETRY_FLUSH_MS after the oldest was taken, and takes all
+// that wait, up to TELEMETRY_BATCH_SIZE, as one
 // COPY ... FROM STDIN (FORMAT binary): PostgreSQL's cheapest ingest path,
-// with no text parsing of numbers and timestamps.
+// with no text parsing of numbers and timestamps. Small, frequent COPYs
+// when the database keeps up (250 rows: a fraction of a millisecond of its
+// CPU each); larger ones by themselves when it falls behind. With the
+// database on the service's cores, 2,000-row COPYs starved the read path:
+// 21k against 29k requests/s on /api/v1/offers/{id} (docs/benchmarks.md).
 //
 // A thread of its own: the flush loop, its timer and its connection live on
 // a private io_context run by the writer's one thread, so they need no strand

@@ -24,7 +24,10 @@ const config::Section<WriterSettings>& writer_section() {
               "batch events in the background (true) or write each before its response (false)");
     s.integer("TELEMETRY_QUEUE_CAPACITY", &WriterSettings::queue_capacity, {1, 10'000'000},
               "events held while unwritten; beyond that dropped and counted");
-    s.integer("TELEMETRY_BATCH_SIZE", &WriterSettings::batch_size, {1, 5'000}, "events per COPY");
+    s.integer("TELEMETRY_BATCH_SIZE", &WriterSettings::batch_size, {1, 5'000}, "events per COPY, at most");
+    s.integer("TELEMETRY_BATCH_MIN", &WriterSettings::batch_min, {1, 5'000},
+              "events queued that start a COPY (capped by TELEMETRY_BATCH_SIZE); it takes all that wait, up to "
+              "TELEMETRY_BATCH_SIZE");
     milliseconds(s, "TELEMETRY_FLUSH_MS", &WriterSettings::flush_interval, "longest an event waits for its batch");
     milliseconds(s, "TELEMETRY_SYNC_WAIT_MS", &WriterSettings::sync_wait,
                  "with TELEMETRY_ASYNC_WRITES=false, longest a response waits for its event to be written (then it "

@@ -185,6 +185,34 @@ TEST_CASE("queue overflow while the table is locked: dropped_total is the excess
   CHECK(count_rows(db.url(), "route = '/'") == kCapacity);
 }
 
+TEST_CASE("TELEMETRY_BATCH_MIN queued events start a COPY, which takes all that wait up to TELEMETRY_BATCH_SIZE") {
+  PgTestDatabase db("e2e_tel_batch_min", admin_database_url());
+  // The flush timer never fires: only BATCH_MIN queued events (or stop) write.
+  constexpr int kMin = 10, kRequests = 45;
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", db.url()}, {"TELEMETRY_FLUSH_MS", "600000"},
+                                    {"TELEMETRY_BATCH_SIZE", "1000"}, {"TELEMETRY_BATCH_MIN", std::to_string(kMin)}});
+  INFO("service output:\n", svc.output());
+  CHECK(svc.wait_for_line("a COPY of up to 1000 once 10 wait", 2s));
+  RawConnection c(svc.port());
+  for (int i = 0; i < kRequests; ++i) {
+    REQUIRE(c.send(get("/", cat({"X-Request-ID: min-", std::to_string(i), "\r\n"}))));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  // Far fewer than a BATCH_SIZE: written all the same, but for at most the
+  // last BATCH_MIN - 1, which may wait for more.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  long long written = 0;
+  while ((written = count_rows(db.url(), "request_id LIKE 'min-%'")) < kRequests - (kMin - 1) &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  CHECK(written >= kRequests - (kMin - 1));  // with BATCH_MIN at 1000 too, none before the stop
+  svc.signal(SIGTERM);
+  CHECK(svc.wait_exit(20s) == 0);
+  CHECK(count_rows(db.url(), "request_id LIKE 'min-%'") == kRequests);
+}
+
 TEST_CASE("rows the database rejects are dropped and counted alone; a lost connection drops nothing") {
   PgTestDatabase db("e2e_tel_poison", admin_database_url());
   // Only full batches (or stop) write: the flush timer never fires.

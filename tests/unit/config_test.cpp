@@ -622,6 +622,7 @@ TEST_SUITE("config") {
         "TELEMETRY_ASYNC_WRITES=true",
         "TELEMETRY_QUEUE_CAPACITY=10000",
         "TELEMETRY_BATCH_SIZE=2000",
+        "TELEMETRY_BATCH_MIN=250",
         "TELEMETRY_FLUSH_MS=1000",
         "TELEMETRY_SYNC_WAIT_MS=1000",
         "ACCESS_LOG=false",
@@ -631,13 +632,14 @@ TEST_SUITE("config") {
 
   TEST_CASE("telemetry settings: TELEMETRY_* and ACCESS_LOG") {
     const auto settings = load(minimal({{"TELEMETRY_ENABLED", "false"}, {"TELEMETRY_ASYNC_WRITES", "false"},
-                                        {"TELEMETRY_QUEUE_CAPACITY", "7"}, {"TELEMETRY_BATCH_SIZE", "3"},
+                                        {"TELEMETRY_QUEUE_CAPACITY", "7"}, {"TELEMETRY_BATCH_SIZE", "3"}, {"TELEMETRY_BATCH_MIN", "2"},
                                         {"TELEMETRY_FLUSH_MS", "25"}, {"TELEMETRY_SYNC_WAIT_MS", "40"},
                                         {"ACCESS_LOG", "true"}}));
     CHECK_FALSE(settings.telemetry.enabled);
     CHECK_FALSE(settings.telemetry.async_writes);
     CHECK(settings.telemetry.queue_capacity == 7);
     CHECK(settings.telemetry.batch_size == 3);
+    CHECK(settings.telemetry.batch_min == 2);
     CHECK(settings.telemetry.flush_interval == std::chrono::milliseconds(25));
     CHECK(settings.telemetry.sync_wait == std::chrono::milliseconds(40));
     CHECK(load(minimal()).telemetry.sync_wait == std::chrono::milliseconds(1000));
@@ -757,7 +759,7 @@ TEST_SUITE("config") {
 
     const auto lines = lines_of(text);
     const auto& variables = Settings::variables();
-    CHECK(variables.size() == 52);
+    CHECK(variables.size() == 53);
     std::size_t help_column = std::string::npos;
     for (const auto& v : variables) {
       CAPTURE(v.name);
