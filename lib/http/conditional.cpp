@@ -3,7 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <cstdint>
 
 #include "lib/http/header_values.hpp"
 
@@ -28,9 +28,12 @@ uLong checksum(F f, uLong start, std::string_view body) {
 std::string body_etag(std::string_view body) {
   const auto crc = checksum(crc32, crc32(0, nullptr, 0), body);
   const auto adler = checksum(adler32, adler32(0, nullptr, 0), body);
-  char text[20];
-  std::snprintf(text, sizeof text, "\"%08lx%08lx\"", crc & 0xffffffffUL, adler & 0xffffffffUL);
-  return text;
+  // "%08lx%08lx" in quotes, by hand: snprintf's format parsing was most of the cost on small bodies.
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string tag(18, '"');
+  const std::uint64_t both = (std::uint64_t{crc & 0xffffffffUL} << 32) | (adler & 0xffffffffUL);
+  for (int i = 0; i < 16; ++i) tag[static_cast<std::size_t>(16 - i)] = kHex[(both >> (4 * i)) & 0xf];
+  return tag;
 }
 
 bool apply_conditional_get(const Request& request, Response& response) {
