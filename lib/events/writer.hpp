@@ -17,7 +17,7 @@
 // when the database keeps up (250 rows: a fraction of a millisecond of its
 // CPU each); larger ones by themselves when it falls behind. With the
 // database on the service's cores, 2,000-row COPYs starved the read path:
-// 21k against 29k requests/s on /api/v1/offers/{id} (docs/benchmarks.md).
+// 24k against 36k requests/s on a one-row read (docs/benchmarks.md).
 //
 // A thread of its own: the flush loop, its timer and its connection live on
 // a private io_context run by the writer's one thread, so they need no strand
