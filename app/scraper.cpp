@@ -79,13 +79,19 @@ asio::awaitable<void> Scraper::stop() {
   if (!was_running) co_return;
   // On the loop's strand: the targets are its state (even if it did not unwind in time).
   co_await asio::dispatch(background_.strand(), asio::use_awaitable);
-  // Hand our targets over now rather than when their leases expire.
+  // Hand our targets over when their next round is due rather than when
+  // their leases expire; not sooner: a successor that took a target at once
+  // would scrape it twice within one interval (right after our last round).
   std::vector<std::string> held;
-  for (const auto& t : targets_)
-    if (t.held) held.push_back(t.lease);
+  auto due = Clock::now();
+  for (const auto& t : targets_) {
+    if (!t.held) continue;
+    held.push_back(t.lease);
+    due = std::max(due, t.next);
+  }
   std::size_t released = 0;
   try {
-    released = co_await leases_.release(held, kReleaseDeadline);
+    released = co_await leases_.release(held, kReleaseDeadline, std::chrono::ceil<milliseconds>(due - Clock::now()));
   } catch (const std::exception& e) {
     log_.warn("scraper: releasing {} lease(s) failed: {}; they expire within {} s", held.size(), e.what(),
               seconds(lease_ttl_));

@@ -65,7 +65,9 @@ LeaseTable::LeaseTable(Pool& pool, std::string table, std::string holder)
       " WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM taken)",
       table_);
   release_sql_ = replace_table(
-      "UPDATE {t} SET expires_at = now() WHERE name = ANY($1::text[]) AND holder = $2 AND expires_at > now()", table_);
+      "UPDATE {t} SET expires_at = LEAST(expires_at, now() + $3::bigint * interval '1 millisecond')"
+      " WHERE name = ANY($1::text[]) AND holder = $2 AND expires_at > now()",
+      table_);
   guard_sql_ = replace_table("SELECT 1 FROM {t} WHERE name = $1 AND holder = $2 AND expires_at > now() FOR SHARE", table_);
   list_sql_ = replace_table("SELECT name, holder, acquired_at, renewed_at, " + std::string(kRemaining) +
                                 " FROM {t} WHERE starts_with(name, $1) ORDER BY name",
@@ -96,9 +98,11 @@ asio::awaitable<LeaseState> LeaseTable::acquire(std::string_view name, std::chro
 }
 
 asio::awaitable<std::size_t> LeaseTable::release(const std::vector<std::string>& names,
-                                                 std::chrono::milliseconds deadline) {
+                                                 std::chrono::milliseconds deadline,
+                                                 std::chrono::milliseconds hand_over_in) {
   if (names.empty()) co_return 0;
-  const auto r = co_await pool_.query(release_sql_, Params(names, holder_), {.deadline = deadline});
+  const auto in_ms = static_cast<std::int64_t>(std::max<std::int64_t>(0, hand_over_in.count()));
+  const auto r = co_await pool_.query(release_sql_, Params(names, holder_, in_ms), {.deadline = deadline});
   for (const auto& name : names) note(name, false, holder_, true);
   co_return static_cast<std::size_t>(r.affected());
 }

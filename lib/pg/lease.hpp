@@ -67,11 +67,15 @@ class LeaseTable {
   // ours: ours then until now + ttl. Otherwise reports who holds it and for
   // how long. Throws PgError (the database's answer is the only truth).
   boost::asio::awaitable<LeaseState> acquire(std::string_view name, std::chrono::milliseconds ttl);
-  // Expires those of `names` that are ours now, so that others need not wait
-  // out their ttl (a clean shutdown). Returns how many. `deadline`: 0 =
-  // DB_STATEMENT_DEADLINE; a release that misses it leaves them to expire.
+  // Expires those of `names` that are ours now, or `hand_over_in` from now
+  // if that is sooner than their ttl, so that others need not wait out the
+  // ttl (a clean shutdown). A holder of periodic work passes the time until
+  // its next run was due: a successor then cannot run it twice within one
+  // period. Returns how many. `deadline`: 0 = DB_STATEMENT_DEADLINE; a
+  // release that misses it leaves them to expire.
   boost::asio::awaitable<std::size_t> release(const std::vector<std::string>& names,
-                                              std::chrono::milliseconds deadline = std::chrono::milliseconds{0});
+                                              std::chrono::milliseconds deadline = std::chrono::milliseconds{0},
+                                              std::chrono::milliseconds hand_over_in = std::chrono::milliseconds{0});
   // A statement for a transaction that must commit only while `name` is ours
   // (fencing: a holder paused past its ttl must not write after its
   // successor). It returns one row if the lease is ours and unexpired, and

@@ -141,6 +141,44 @@ TEST_CASE("release hands the lease over at once; the guard fences a transaction 
   });
 }
 
+TEST_CASE("release with hand_over_in frees the lease when the holder's next run was due, never after its ttl") {
+  pgtest::run([&](asio::io_context& ioc) -> asio::awaitable<void> {
+    LeaseFixture f(ioc, "handover");
+    co_await f.pool.start();
+    LeaseTable a(f.pool, f.table, "replica-a");
+    LeaseTable b(f.pool, f.table, "replica-b");
+    const auto job = co_await a.acquire("job", 600s);
+    const auto brief = co_await a.acquire("brief", 2s);
+    const auto soon = co_await a.acquire("soon", 600s);
+    CHECK(job.held);
+    CHECK(brief.held);
+    CHECK(soon.held);
+    const std::vector<std::string> long_ones{"job", "brief"}, soon_one{"soon"};
+    const auto released = co_await a.release(long_ones, 0ms, 60s);
+    CHECK(released == 2);
+    const auto shortened = co_await b.acquire("job", 600s);
+    CHECK_FALSE(shortened.held);
+    CHECK(shortened.remaining <= 60s);
+    CHECK(shortened.remaining > 50s);
+    // A ttl that ends sooner stands: a release never extends a lease.
+    const auto kept = co_await b.acquire("brief", 600s);
+    CHECK((kept.held || kept.remaining <= 2s));
+
+    // Not at once: a successor would run the work twice within one period.
+    const auto handed = co_await a.release(soon_one, 0ms, 1s);
+    CHECK(handed == 1);
+    const auto early = co_await b.acquire("soon", 600s);
+    CHECK_FALSE(early.held);
+    CHECK(early.holder == "replica-a");
+    CHECK(early.remaining <= 1s);
+    co_await pause(early.remaining + 20ms);
+    const auto taken = co_await b.acquire("soon", 600s);
+    CHECK(taken.held);
+    CHECK(a.known().at("soon").lost_total == 0);  // given up, not lost
+    co_await f.pool.stop();
+  });
+}
+
 TEST_CASE("a lease table needs a plain identifier; a holder id names host and process") {
   asio::io_context ioc;
   auto log = pgtest::logger();
