@@ -17,6 +17,7 @@
 
 #include "lib/config/database_url.hpp"
 #include "lib/config/env.hpp"
+#include "lib/core/escape.hpp"
 #include "lib/http/client.hpp"
 #include "lib/http/client_url.hpp"
 #include "lib/service/settings.hpp"
@@ -30,8 +31,14 @@ using namespace svc;
 // else in the input (else the text around it may legitimately repeat it),
 // and free of the quote, backslash and space the error lines wrap values in
 // (else another variable's quoted value plus `" is not ` can spell it).
+// The same holds for the input as the error lines render it: another
+// value's control byte, escaped ("\u0000"), may end in the secret's first
+// characters and spell it with the raw text after it.
 bool distinctive(std::string_view secret, std::string_view input) {
+  std::string rendered;
+  core::append_escaped(rendered, input, core::Escape::quoted);
   return secret.size() >= 8 && input.find(secret) == input.rfind(secret) &&
+         rendered.find(secret) == rendered.rfind(secret) &&
          secret.find_first_of("0123456789") != std::string_view::npos &&
          secret.find_first_of("\" \\ \t") == std::string_view::npos;
 }
