@@ -141,6 +141,7 @@ struct Response {
   bool close = false;    // Connection: close
   std::string retry = "-";
   std::string detail = "-";
+  bool cut = false;      // stopped by our own SIGTERM mid-request: the tool's doing, not the service's
 };
 
 class Connection {
@@ -183,6 +184,7 @@ class Connection {
       if (left <= 0 || g_stop.load()) {
         r.status = -1;
         r.detail = "no complete response in time";
+        r.cut = left > 0;
         reset();
         return r;
       }
@@ -299,6 +301,7 @@ void run_worker(int port, const std::vector<Target>& targets, const std::vector<
       ++out.retries;
       r = c.exchange(requests[i], deadline);
     }
+    if (r.cut) break;  // scripts/soak ended the run while it was in flight: not recorded
     const float ms = std::chrono::duration<float, std::milli>(Clock::now() - t0).count();
     out.records.push_back({start, ms, i, r.status, std::move(r.retry), std::move(r.detail)});
   }
