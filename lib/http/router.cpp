@@ -37,6 +37,23 @@ void check_doc(const std::string& route, const std::vector<std::string>& segment
   }
 }
 
+// Calls visit(segment) for each '/'-separated segment of `path`, still
+// escaped: "/" has none, "/a/" has "a" and "". False when the path does not
+// start with '/' or visit returns false. Shared by patterns and requests, so
+// both split alike.
+template <typename Visit>
+bool each_segment(std::string_view path, Visit&& visit) {
+  if (path.empty() || path.front() != '/') return false;
+  path.remove_prefix(1);
+  if (path.empty()) return true;
+  for (;;) {
+    const auto slash = path.find('/');
+    if (!visit(path.substr(0, slash))) return false;
+    if (slash == std::string_view::npos) return true;
+    path.remove_prefix(slash + 1);
+  }
+}
+
 // "GET, HEAD, POST": sorted, each once; a GET route answers HEAD too.
 std::string allow_value(std::vector<Verb> allowed) {
   const auto n = allowed.size();
@@ -62,17 +79,12 @@ std::string_view RequestContext::param(std::string_view name) const {
 
 bool split_path(std::string_view path, std::vector<std::string>& out) {
   out.clear();
-  if (path.empty() || path.front() != '/') return false;
-  path.remove_prefix(1);
-  if (path.empty()) return true;  // "/" has no segments
   std::string decoded;
-  for (;;) {
-    auto slash = path.find('/');
-    if (!percent_decode(path.substr(0, slash), decoded)) return false;
+  return each_segment(path, [&](std::string_view segment) {
+    if (!percent_decode(segment, decoded)) return false;
     out.push_back(decoded);
-    if (slash == std::string_view::npos) return true;
-    path.remove_prefix(slash + 1);
-  }
+    return true;
+  });
 }
 
 void Router::add(Verb method, std::string pattern, RouteDoc doc, Handler handler, RouteOptions options) {
@@ -102,22 +114,18 @@ Router::Match Router::match(Verb method, std::string_view path) const {
   std::array<std::string_view, kMaxSegments> segments;
   std::array<std::string, kMaxSegments> decoded;
   std::size_t count = 0;
-  if (path.empty() || path.front() != '/') return result;
-  path.remove_prefix(1);
-  while (!path.empty() || count > 0) {  // "/" has no segments; "/a/" ends with an empty one
-    if (count == kMaxSegments) return result;
-    const auto slash = path.find('/');
-    const auto segment = path.substr(0, slash);
+  const bool split = each_segment(path, [&](std::string_view segment) {
+    if (count == kMaxSegments) return false;
     if (segment.find('%') == std::string_view::npos) {
       segments[count] = segment;
     } else {
-      if (!percent_decode(segment, decoded[count])) return result;
+      if (!percent_decode(segment, decoded[count])) return false;
       segments[count] = decoded[count];
     }
     ++count;
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
+    return true;
+  });
+  if (!split) return result;
 
   const auto same_shape = [&](const Route& route) {
     if (route.segments.size() != count) return false;
