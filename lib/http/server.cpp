@@ -524,9 +524,20 @@ asio::awaitable<Server::ReadOutcome> Server::read_request(Session& s, Handled& h
   auto& parser = h.parser;
   apply_request_limits(parser, settings_);
 
-  s.arm(settings_.header_timeout);
-  auto [header_ec, n] = co_await bhttp::async_read_header(s.socket, s.buffer, parser, nothrow);
-  if (auto ec = s.disarm(header_ec)) co_return co_await refuse(s, read_error_response(s, ec));
+  // wait_for_request_bytes() read what has come, usually the whole header:
+  // parse it here. Beast's async_read_header never completes inline, so it
+  // would go through the loop's queue twice even then.
+  boost::system::error_code header_ec = bhttp::error::need_more;
+  if (s.buffer.size() > 0) {
+    header_ec = {};
+    s.buffer.consume(parser.put(s.buffer.data(), header_ec));
+  }
+  if (header_ec == bhttp::error::need_more) {
+    s.arm(settings_.header_timeout);
+    auto [read_ec, n] = co_await bhttp::async_read_header(s.socket, s.buffer, parser, nothrow);
+    header_ec = s.disarm(read_ec);
+  }
+  if (header_ec) co_return co_await refuse(s, read_error_response(s, header_ec));
   auto decision = decide_on_header(parser.get(), parser.is_done(), router_);
   if (decision.refusal) co_return co_await refuse(s, std::move(decision.refusal));
   h.target = decision.target;
