@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +27,7 @@ class InlineText {
   }
   void assign(std::string_view s) noexcept {
     size_ = static_cast<std::uint8_t>(s.size() < N ? s.size() : N);
-    for (std::size_t i = 0; i < size_; ++i) data_[i] = s[i];
+    if (size_ > 0) std::memcpy(data_.data(), s.data(), size_);
   }
   std::string_view view() const noexcept { return {data_.data(), size_}; }
   bool empty() const noexcept { return size_ == 0; }

@@ -231,18 +231,18 @@ void Writer::drop_admitted(std::size_t count) noexcept {
 
 void Writer::submit(Event event) noexcept {
   if (!admit()) return;
-  hand_over(Queued{std::move(event), nullptr, {}});
+  hand_over(std::move(event), nullptr);
 }
 
-void Writer::hand_over(Queued item) noexcept {
+void Writer::hand_over(Event&& event, std::shared_ptr<Waiter> waiter) noexcept {
   bool stored = false;
   bool post = false;
   {
     std::lock_guard lock(mutex_);
     if (!closed_) {
       try {
-        const bool waited = item.waiter != nullptr;
-        incoming_.push_back(std::move(item));
+        const bool waited = waiter != nullptr;
+        incoming_.emplace_back(std::move(event), std::move(waiter));
         stored = true;
         // Wake the writer when it sleeps with nothing queued, when a caller
         // waits for its event, or when a batch is ready; once per hand-over.
@@ -277,7 +277,7 @@ asio::awaitable<void> Writer::submit_and_wait(Event event) {
   if (!admit().has_value()) co_return;
   auto executor = co_await asio::this_coro::executor;
   auto waiter = std::make_shared<Waiter>(executor);
-  hand_over(Queued{std::move(event), waiter, {}});
+  hand_over(std::move(event), waiter);
   // Bounded: a database that stops answering must not hold every response
   // (/livez's too). Past the bound the event stays queued and goes out with
   // a later batch, as an asynchronous one would: it was admitted and counted
