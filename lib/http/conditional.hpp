@@ -16,9 +16,8 @@ namespace svc::http {
 // A compressed answer's tag: the identity tag with this before its closing quote.
 inline constexpr std::string_view kGzipTagSuffix = "-gzip";
 
-// "\"<16 hex digits>\"": CRC-32 and Adler-32 of the body, which zlib computes
-// at memory speed; a changed body changes them (not a cryptographic tag: it
-// says "modified", it guards nothing).
+// "\"<16 hex digits>\"": a 64-bit MurmurHash64A of the body; a changed body
+// changes it (not a cryptographic tag: it says "modified", it guards nothing).
 std::string body_etag(std::string_view body);
 
 // For a 2xx answer to GET or HEAD without an ETag of its own: sets one; then,
