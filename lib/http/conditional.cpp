@@ -11,7 +11,7 @@ namespace {
 
 // MurmurHash64A (Austin Appleby, public domain), seed 0: eight bytes per
 // step. zlib's CRC-32 and Adler-32, the tag before, took 7.8 instructions
-// per byte here, a fifth of a 20-offer history page's (callgrind).
+// per byte here, a fifth of a 20-row list page's (callgrind).
 std::uint64_t murmur64a(std::string_view body) {
   constexpr std::uint64_t m = 0xc6a4a7935bd1e995ULL;
   constexpr int r = 47;
