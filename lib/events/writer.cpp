@@ -230,11 +230,12 @@ void Writer::drop_admitted(std::size_t count) noexcept {
 }
 
 void Writer::submit(Event event) noexcept {
-  if (!admit()) return;
-  hand_over(std::move(event), nullptr);
+  const auto before = admit();
+  if (!before) return;
+  hand_over(std::move(event), nullptr, *before);
 }
 
-void Writer::hand_over(Event&& event, std::shared_ptr<Waiter> waiter) noexcept {
+void Writer::hand_over(Event&& event, std::shared_ptr<Waiter> waiter, std::uint64_t pending_before) noexcept {
   bool stored = false;
   bool post = false;
   {
@@ -246,7 +247,10 @@ void Writer::hand_over(Event&& event, std::shared_ptr<Waiter> waiter) noexcept {
         stored = true;
         // Wake the writer when it sleeps with nothing queued, when a caller
         // waits for its event, or when a batch is ready; once per hand-over.
-        if (!wake_posted_ && (idle_ || waited || incoming_.size() >= settings_.batch_min)) {
+        // Ready counts every event not yet written (pending_), not only
+        // incoming_: the writer may hold some it took earlier, too few for
+        // a batch then (the first after an idle spell, taken alone).
+        if (!wake_posted_ && (idle_ || waited || pending_before + 1 >= settings_.batch_min)) {
           wake_posted_ = true;
           idle_ = false;
           post = true;
@@ -274,10 +278,11 @@ void Writer::wake() noexcept {
 }
 
 asio::awaitable<void> Writer::submit_and_wait(Event event) {
-  if (!admit().has_value()) co_return;
+  const auto before = admit();
+  if (!before) co_return;
   auto executor = co_await asio::this_coro::executor;
   auto waiter = std::make_shared<Waiter>(executor);
-  hand_over(std::move(event), waiter);
+  hand_over(std::move(event), waiter, *before);
   // Bounded: a database that stops answering must not hold every response
   // (/livez's too). Past the bound the event stays queued and goes out with
   // a later batch, as an asynchronous one would: it was admitted and counted

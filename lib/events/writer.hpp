@@ -140,8 +140,8 @@ class Writer final : public lifecycle::Component {
 
   std::optional<std::uint64_t> admit() noexcept;  // the pending count before this event; nullopt when refused
   void drop_admitted(std::size_t count) noexcept;
-  // Any thread: into incoming_, waking the writer if it must.
-  void hand_over(Event&& event, std::shared_ptr<Waiter> waiter) noexcept;
+  // Any thread: into incoming_, waking the writer if it must. `pending_before`: admit()'s count.
+  void hand_over(Event&& event, std::shared_ptr<Waiter> waiter, std::uint64_t pending_before) noexcept;
   void wake() noexcept;                  // any thread: one post to the writer's thread
   // The writer's thread only:
   void take_incoming(bool close = false);
