@@ -101,7 +101,7 @@ asio::awaitable<std::size_t> LeaseTable::release(const std::vector<std::string>&
                                                  std::chrono::milliseconds deadline,
                                                  std::chrono::milliseconds hand_over_in) {
   if (names.empty()) co_return 0;
-  const auto in_ms = static_cast<std::int64_t>(std::max<std::int64_t>(0, hand_over_in.count()));
+  const std::int64_t in_ms = std::max<std::int64_t>(0, hand_over_in.count());
   const auto r = co_await pool_.query(release_sql_, Params(names, holder_, in_ms), {.deadline = deadline});
   for (const auto& name : names) note(name, false, holder_, true);
   co_return static_cast<std::size_t>(r.affected());

@@ -35,12 +35,13 @@ using namespace svc;
 // value's control byte, escaped ("\u0000"), may end in the secret's first
 // characters and spell it with the raw text after it.
 bool distinctive(std::string_view secret, std::string_view input) {
-  std::string rendered;
+  if (secret.size() < 8 || input.find(secret) != input.rfind(secret) ||
+      secret.find_first_of("0123456789") == std::string_view::npos ||
+      secret.find_first_of("\" \\ \t") != std::string_view::npos)
+    return false;
+  std::string rendered;  // only for a secret that passed the cheap checks
   core::append_escaped(rendered, input, core::Escape::quoted);
-  return secret.size() >= 8 && input.find(secret) == input.rfind(secret) &&
-         rendered.find(secret) == rendered.rfind(secret) &&
-         secret.find_first_of("0123456789") != std::string_view::npos &&
-         secret.find_first_of("\" \\ \t") == std::string_view::npos;
+  return rendered.find(secret) == rendered.rfind(secret);
 }
 
 // The outputs show the other parts of a database URL, decoded (sanitized())
