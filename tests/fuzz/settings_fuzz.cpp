@@ -82,7 +82,10 @@ void settings(std::string_view input) {
     while (!keys.empty()) {
       auto comma = keys.find(',');
       auto key = config::trim(keys.substr(0, comma));
-      if (distinctive(key, input)) secrets.emplace_back(key);
+      // A key holding '@', ':' or '/' can be spelt by the DATABASE_URL the
+      // settings show (user@host:port/db, the default port added): the
+      // user's own text, not a leak.
+      if (distinctive(key, input) && key.find_first_of("@:/") == std::string_view::npos) secrets.emplace_back(key);
       keys = comma == std::string_view::npos ? std::string_view{} : keys.substr(comma + 1);
     }
   }
