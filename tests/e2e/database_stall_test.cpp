@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <map>
 #include <mutex>
@@ -79,13 +80,25 @@ class Load {
             c.reset();
           }
           s.answered = Clock::now();
-          std::lock_guard lock(mutex_);
-          samples_.push_back(std::move(s));
+          {
+            std::lock_guard lock(mutex_);
+            samples_.push_back(std::move(s));
+          }
+          answered_.notify_all();
         }
       });
     }
   }
   ~Load() { finish(); }
+  std::size_t answered() {
+    std::lock_guard lock(mutex_);
+    return samples_.size();
+  }
+  // Until `n` requests in all have been answered (whatever the status); false at the timeout.
+  bool wait_answered(std::size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return answered_.wait_for(lock, timeout, [&] { return samples_.size() >= n; });
+  }
   std::vector<Sample> finish() {
     stop_ = true;
     for (auto& t : threads_)
@@ -98,6 +111,7 @@ class Load {
   std::atomic<bool> stop_{false};
   std::atomic<int> sent_{0};
   std::mutex mutex_;
+  std::condition_variable answered_;
   std::vector<Sample> samples_;
   std::vector<std::thread> threads_;
 };
@@ -139,7 +153,7 @@ TEST_CASE("a database that stops answering: statements fail within their deadlin
   REQUIRE(wait_status(svc.port(), kMissing, 404, 5s, key_header()));
 
   Load load(svc.port(), kMissing, 8, 200'000);
-  std::this_thread::sleep_for(300ms);  // traffic on the pipelined connections
+  REQUIRE(load.wait_answered(200, 5s));  // traffic on the pipelined connections
   const auto frozen_at = Clock::now();
   relay.freeze();
   // Readiness follows the database's silence; liveness does not.
@@ -151,7 +165,7 @@ TEST_CASE("a database that stops answering: statements fail within their deadlin
   relay.resume();
   auto serving = wait_status(svc.port(), kMissing, 404, 10s, key_header());
   auto ready = wait_status(svc.port(), "/ready", 200, 10s);
-  std::this_thread::sleep_for(300ms);
+  CHECK(load.wait_answered(load.answered() + 200, 5s));  // the load goes on after the recovery
   auto samples = load.finish();
   MESSAGE("responses:", summary(samples));
 
@@ -211,7 +225,7 @@ TEST_CASE("database restart under pipelined load: errors only during the outage,
   REQUIRE(wait_status(svc.port(), kMissing, 404, 5s, key_header()));
 
   Load load(svc.port(), kMissing, 8, 500'000);
-  std::this_thread::sleep_for(500ms);
+  REQUIRE(load.wait_answered(200, 5s));  // pipelined load before the restart
   const auto began = Clock::now();
   auto restarting = cluster.restart_async();
   std::optional<Clock::time_point> down;
