@@ -2,8 +2,15 @@
 
 #include <libpq-fe.h>
 
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -15,7 +22,6 @@
 #include <spdlog/spdlog.h>
 
 #include "lib/core/with_timer.hpp"
-#include "lib/core/until_deadline.hpp"
 #include "lib/config/database_url.hpp"
 #include "lib/pg/error.hpp"
 #include "lib/pg/host_resolution.hpp"
@@ -72,24 +78,6 @@ std::string connect_error(const PGconn* conn, const ConnectOptions& o) {
   return message;
 }
 
-// PQcancel blocks until the server closes the cancel connection: it runs on
-// a thread of its own, and the caller waits at most until `deadline`. A
-// thread still blocked then (a server that accepts and never answers) ends
-// when TCP gives up; it only touches its own PGcancel.
-asio::awaitable<bool> send_cancel(PGconn* conn, Clock::time_point deadline) {
-  PGcancel* cancel = PQgetCancel(conn);
-  if (cancel == nullptr) co_return false;
-  auto sent = co_await core::until_deadline<bool>(deadline, [cancel](auto done) {
-    std::thread([cancel, done = std::move(done)]() mutable {
-      char err[256];
-      const bool ok = PQcancel(cancel, err, sizeof err) != 0;
-      PQfreeCancel(cancel);
-      done(ok);
-    }).detach();
-  });
-  co_return sent.value_or(false);
-}
-
 void log_notice(void* arg, const char* message) {
   static_cast<spdlog::logger*>(arg)->info("postgres notice: {}", one_line(message));
 }
@@ -112,6 +100,41 @@ asio::awaitable<boost::system::error_code> wait_ready(asio::posix::stream_descri
   } catch (const boost::system::system_error& e) {
     co_return e.code();
   }
+}
+
+// PQcancel blocks until the server closes the cancel connection: it runs on
+// a thread of its own, and the caller waits at most until `deadline`. A
+// thread still blocked then (a server that accepts and never answers) ends
+// when TCP gives up. It touches only its own PGcancel and an eventfd it
+// shares with the waiter, never the waiter's io_context: a post() from it
+// could still be inside Asio (signalling the scheduler) when the waiter has
+// resumed and the io_context is being destroyed (a TSan report, 2026-12-02).
+asio::awaitable<bool> send_cancel(PGconn* conn, Clock::time_point deadline) {
+  struct Outcome {
+    explicit Outcome(int f) : fd(f) {}
+    Outcome(const Outcome&) = delete;
+    Outcome& operator=(const Outcome&) = delete;
+    ~Outcome() { ::close(fd); }
+    const int fd;  // the thread's end; the waiter waits on a dup of it
+    std::atomic<bool> sent{false};
+  };
+  const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) co_return false;
+  auto outcome = std::make_shared<Outcome>(fd);
+  const int waiter_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (waiter_fd < 0) co_return false;
+  asio::posix::stream_descriptor signal(co_await asio::this_coro::executor, waiter_fd);
+  PGcancel* cancel = PQgetCancel(conn);
+  if (cancel == nullptr) co_return false;
+  std::thread([cancel, outcome] {
+    char err[256];
+    outcome->sent.store(PQcancel(cancel, err, sizeof err) != 0, std::memory_order_release);
+    PQfreeCancel(cancel);
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(outcome->fd, &one, sizeof one);  // fails only on counter overflow
+  }).detach();
+  const auto ec = co_await wait_ready(signal, Wait::wait_read, deadline);
+  co_return !ec && outcome->sent.load(std::memory_order_acquire);
 }
 
 // PQflush could not send everything. libpq's rule: wait until the socket is
