@@ -4,7 +4,7 @@
 // `done(value)` may be called from any thread, at most once, but only from
 // one that cannot outlive the waiter's io_context: done() posts to it, and a
 // post still under way while the io_context is destroyed is a data race (a
-// thread of one's own signals an eventfd instead, as pg's send_cancel does).
+// thread of one's own should signal an eventfd the waiter awaits instead).
 // The awaiting coroutine resumes on its own executor with the value, or with
 // std::nullopt when the deadline passes or the coroutine is cancelled first;
 // a late `done` is then ignored. Unlike `op || timer`, leaving never waits
