@@ -118,6 +118,7 @@ Writer::Writer(asio::io_context& ioc, pg::ConnectOptions connect, EventSchema sc
               " (kind, at, request_id, trace_id, duration_seconds, method, route, status, request_bytes, "
               "response_bytes, name, target, outcome, " +
               schema_.count_columns[0] + ", " + schema_.count_columns[1] + ") FROM STDIN (FORMAT binary)";
+  begin_ = {{"BEGIN", {}}, {"SELECT pg_current_xact_id()::text, pg_backend_pid()", {}}};
   // NULL: the table is not there yet (migrations run after the writer starts).
   can_insert_sql_ = "SELECT CASE WHEN to_regclass($1::text) IS NULL THEN NULL ELSE has_table_privilege($1::text, 'INSERT') END";
   batch_size_ = &metrics.histogram("telemetry_batch_size", "Events written per COPY by the telemetry writer.", {},
@@ -373,19 +374,77 @@ asio::awaitable<bool> Writer::ensure_connected() {
   co_return true;
 }
 
-// The first `count` queued events as one COPY; nullopt once written.
-asio::awaitable<std::optional<pg::PgError>> Writer::copy_head(std::size_t count) {
+// The first `count` queued events as one COPY in a transaction of its own.
+asio::awaitable<Writer::Attempt> Writer::copy_head(std::size_t count) {
   data_.clear();
   pg::begin_copy_binary(data_);
   for (std::size_t i = 0; i < count; ++i) append_event_row(data_, queue_[i].event);
   pg::end_copy_binary(data_);
-  std::optional<pg::PgError> failure;
+  Attempt attempt;
+  InDoubt doubt{{}, 0, count};
+  bool commit_sent = false;
   try {
+    auto begun = co_await conn_->pipeline(begin_);
+    doubt.xid = std::string(begun[1].text(0, 0));
+    doubt.backend_pid = begun[1].int32(0, 1);
     co_await conn_->copy_in(copy_sql_, data_);
+    commit_sent = true;
+    co_await conn_->execute("COMMIT");
   } catch (const pg::PgError& e) {
-    failure = e;
+    attempt.error = e;
+    // An ERROR answer to COMMIT (a deferred constraint) is a rollback, known;
+    // a COMMIT with no answer (timeout, connection lost) is not.
+    if (commit_sent && !conn_->healthy()) {
+      attempt.outcome = Outcome::in_doubt;
+      in_doubt_ = std::move(doubt);
+    } else {
+      attempt.outcome = Outcome::failed;
+      conn_->mark_needs_rollback();  // the transaction is open and failed: the next statement ends it first
+    }
   }
-  co_return failure;
+  co_return attempt;
+}
+
+// The batch whose COMMIT went unanswered, on a new connection: how did its transaction end?
+asio::awaitable<bool> Writer::resolve_doubt() {
+  const InDoubt& d = *in_doubt_;
+  try {
+    for (int ask = 0; ask < 2; ++ask) {
+      auto r = co_await conn_->query("SELECT pg_xact_status($1::xid8)", pg::Params(d.xid));
+      const std::string status = r.is_null(0, 0) ? "unknown" : std::string(r.text(0, 0));
+      if (status == "committed") {
+        log_.info("telemetry: the batch of {} events whose COMMIT went unanswered was committed (transaction {}); "
+                  "counted as written",
+                  d.count, d.xid);
+        const std::size_t count = d.count;
+        in_doubt_.reset();
+        pop_head(count, true);
+        co_return true;
+      }
+      if (status != "in progress") {  // aborted; unknown: too old to tell, which does not happen in seconds
+        log_.info("telemetry: the batch of {} events whose COMMIT went unanswered was not committed (transaction {}: "
+                  "{}); writing it again",
+                  d.count, d.xid, status);
+        in_doubt_.reset();
+        co_return true;
+      }
+      if (ask == 0) {
+        // Still open: its backend may yet receive the COMMIT. End it (waiting
+        // up to 2 s for it to exit, which aborts the transaction), then ask again.
+        co_await conn_->query("SELECT pg_terminate_backend($1::int, 2000)", pg::Params(d.backend_pid),
+                              std::chrono::seconds(5));
+      }
+    }
+    log_.warn("telemetry: transaction {} of the batch whose COMMIT went unanswered is still open after ending "
+              "backend {}; asking again with backoff",
+              d.xid, d.backend_pid);
+  } catch (const pg::PgError& e) {
+    conn_.reset();
+    connected_.store(false, std::memory_order_relaxed);
+    log_.warn("telemetry: asking whether transaction {} committed failed: {}; asking again with backoff", d.xid,
+              e.what());
+  }
+  co_return false;
 }
 
 // The first `count` queued events leave the queue: written, or dropped as rejected.
@@ -417,11 +476,21 @@ asio::awaitable<bool> Writer::write_batch() {
   while (!spans.empty()) {
     const std::size_t len = spans.front();
     spans.pop_front();
-    auto failure = co_await copy_head(len);
-    if (!failure) {
+    auto attempt = co_await copy_head(len);
+    if (attempt.outcome == Outcome::committed) {
       pop_head(len, true);
       written += len;
       continue;
+    }
+    auto& failure = attempt.error;
+    if (attempt.outcome == Outcome::in_doubt) {
+      conn_.reset();
+      connected_.store(false, std::memory_order_relaxed);
+      failing_.store(true, std::memory_order_relaxed);
+      log_.warn("telemetry: the COMMIT of {} events went unanswered: {}; asking the database whether transaction {} "
+                "committed before writing anything else",
+                len, failure->what(), in_doubt_->xid);
+      co_return false;
     }
     if (!rows_rejected(*failure)) {
       conn_.reset();  // reconnect: the simplest recovery from whatever went wrong
@@ -486,6 +555,17 @@ asio::awaitable<void> Writer::flush_loop() {
       co_await sleep_backoff();
       if (co_await cancelled()) co_return;
       continue;
+    }
+    if (in_doubt_) {
+      // Nothing else is written before the database says whether the head batch was.
+      bool settled = co_await resolve_doubt();
+      if (co_await cancelled()) co_return;
+      if (!settled) {
+        release_waiters(queue_.size());
+        co_await sleep_backoff();
+        if (co_await cancelled()) co_return;
+        continue;
+      }
     }
     take_incoming();
     bool due = stopping_ || waiting_ > 0 || queue_.size() >= settings_.batch_min ||

@@ -33,6 +33,17 @@
 // capped, jittered exponential backoff while the database is down, keeping
 // what fits in the queue.
 //
+// Exactly once: each batch is BEGIN, COPY, COMMIT, and the transaction's id
+// is taken first. A failure before COMMIT was sent leaves nothing written
+// (the batch is retried); a COMMIT sent and not answered (a connection lost
+// or stalled at that moment) may have committed or not, so the batch is
+// "in doubt": before anything else is written, a new connection asks
+// pg_xact_status. Committed: counted written. Not: written again. Still in
+// progress (the old backend may yet receive the COMMIT): that backend is
+// terminated, and the database asked again. Without this, a COPY that
+// committed behind a stalled reply was written twice. (PostgreSQL 14 or
+// later: pg_terminate_backend's wait.)
+//
 // A batch the database rejects for what some of its rows hold (SQLSTATE
 // class 22, 23 or 54: bad data, a constraint, a row too large) is split in
 // halves until the rejected rows stand alone; those are dropped and counted
@@ -149,7 +160,14 @@ class Writer final : public lifecycle::Component {
   boost::asio::awaitable<void> flush_loop();
   boost::asio::awaitable<bool> ensure_connected();
   boost::asio::awaitable<bool> write_batch();
-  boost::asio::awaitable<std::optional<pg::PgError>> copy_head(std::size_t count);
+  // How one COPY's transaction ended: committed, not (error says why), or unknown (in_doubt_ says which).
+  enum class Outcome { committed, failed, in_doubt };
+  struct Attempt {
+    Outcome outcome = Outcome::committed;
+    std::optional<pg::PgError> error;
+  };
+  boost::asio::awaitable<Attempt> copy_head(std::size_t count);
+  boost::asio::awaitable<bool> resolve_doubt();
   void pop_head(std::size_t count, bool written);
   void release_waiters(std::size_t count);
   boost::asio::awaitable<void> sleep_backoff();
@@ -187,6 +205,14 @@ class Writer final : public lifecycle::Component {
   bool loop_done_ = false;
   boost::asio::cancellation_signal cancel_;
   std::string data_;  // the COPY rows of the batch being written
+  std::vector<pg::Statement> begin_;  // BEGIN; the transaction's id and backend
+  // The batch at the queue's head whose COMMIT went unanswered.
+  struct InDoubt {
+    std::string xid;               // pg_current_xact_id()
+    std::int32_t backend_pid = 0;  // the server's backend, also behind PgBouncer (pg_backend_pid())
+    std::size_t count = 0;
+  };
+  std::optional<InDoubt> in_doubt_;
 
   core::AsyncEvent done_;
   bool started_ = false;

@@ -317,6 +317,62 @@ TEST_CASE("TELEMETRY_ASYNC_WRITES=false, database silent: /livez answers within 
   CHECK(written == kStalled);
 }
 
+// The telemetry writer's COMMIT goes out and its answer never comes back (the
+// connection hangs at that moment): committed or not, only the database
+// knows, and each event must be in the table once. `reached`: the COMMIT got
+// to the database (committed, answer lost); otherwise it did not (the
+// transaction stays open on a backend that waits for it).
+void commit_unanswered(bool reached) {
+  PgCluster cluster;
+  TcpRelay relay(cluster.port());
+  // Armed before the writer connects: its startup packet names it.
+  relay.hold_on("p2p-dashboard-telemetry", "COMMIT", reached);
+  constexpr int kBatch = 10;
+  RunningService svc(p2p_binary(), {{"DATABASE_URL", via(cluster.url(), relay.port())},
+                                    {"DB_STATEMENT_DEADLINE", "1"},  // the unanswered COMMIT fails after 1 s
+                                    {"TELEMETRY_FLUSH_MS", "600000"},
+                                    {"TELEMETRY_BATCH_MIN", std::to_string(kBatch)},
+                                    {"TELEMETRY_BATCH_SIZE", std::to_string(kBatch)}});
+  INFO("service output:\n", svc.output());
+  int sent = 0;
+  const auto send = [&](int n) {
+    RawConnection c(svc.port());  // keep-alive: each event is submitted before the next request is read
+    for (int i = 0; i < n; ++i, ++sent) {
+      REQUIRE(c.send("GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: doubt-" + std::to_string(sent) +
+                     "\r\n\r\n"));
+      auto r = c.read_response();
+      REQUIRE(r);
+      CHECK(r->status == 200);
+    }
+  };
+  send(kBatch);  // a full batch: written at once, and its COMMIT is held
+  REQUIRE(relay.wait_held(10s));
+  CHECK(svc.wait_for_line("went unanswered", 10s));
+  CHECK(svc.wait_for_line(reached ? "went unanswered was committed" : "went unanswered was not committed", 10s));
+  send(kBatch);  // the writer goes on
+  svc.signal(SIGTERM);
+  CHECK(svc.wait_exit(20s) == 0);
+  const auto stopped = svc.wait_for_line("telemetry writer stopped: ", 2s);
+  REQUIRE(stopped);
+  const auto at = stopped->find("stopped: ") + 9;
+  const long long written = std::stoll(stopped->substr(at));
+  CHECK(stopped->find("events written, 0 dropped") != std::string::npos);
+  CHECK(rows_where(cluster.url(), "true") == written);  // what the writer counts is what the table holds
+  CHECK(rows_where(cluster.url(), "request_id LIKE 'doubt-%'") == sent);
+  pqxx::connection c(cluster.url());
+  pqxx::nontransaction tx(c);
+  CHECK(tx.exec1("SELECT count(DISTINCT request_id) FROM telemetry_events WHERE request_id LIKE 'doubt-%'")[0]
+            .as<long long>() == sent);
+}
+
+TEST_CASE("telemetry: a COMMIT that reached the database and went unanswered is counted, not written twice") {
+  commit_unanswered(true);
+}
+
+TEST_CASE("telemetry: a COMMIT that never reached the database: its open transaction is ended, the batch written once") {
+  commit_unanswered(false);
+}
+
 TEST_CASE("SIGTERM, database silent, requests and a transaction in flight: exit within drain + grace + the margin") {
   PgCluster cluster;
   TcpRelay relay(cluster.port());

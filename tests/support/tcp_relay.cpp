@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace testsupport {
 
@@ -88,6 +89,29 @@ void TcpRelay::resume() {
   wake();
 }
 
+void TcpRelay::hold_on(std::string marker, std::string needle, bool forward) {
+  std::lock_guard lock(mutex_);
+  hold_marker_ = std::move(marker);
+  hold_needle_ = std::move(needle);
+  hold_forward_ = forward;
+  held_ = false;
+}
+
+bool TcpRelay::wait_held(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return held_changed_.wait_for(lock, timeout, [this] { return held_; });
+}
+
+bool TcpRelay::hold_now(Pair& p, const char* data, std::size_t n) {
+  if (hold_needle_.empty() || held_) return false;
+  const std::string_view bytes(data, n);
+  p.marked = p.marked || bytes.find(hold_marker_) != std::string_view::npos;
+  if (!p.marked || bytes.find(hold_needle_) == std::string_view::npos) return false;
+  p.held = held_ = true;
+  held_changed_.notify_all();
+  return true;
+}
+
 std::size_t TcpRelay::connections() const {
   std::lock_guard lock(mutex_);
   return pairs_.size();
@@ -103,15 +127,18 @@ void TcpRelay::run() {
   std::vector<char> buffer(64 * 1024);
   while (!stop_) {
     std::vector<pollfd> fds{{wake_pipe_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    std::vector<std::size_t> polled;  // the pair of fds[2 + 2k] and fds[3 + 2k]
     const bool frozen = frozen_;
     {
       std::lock_guard lock(mutex_);
-      // Frozen: the data sockets are not even looked at, so nothing moves
-      // and the kernel's buffers fill up as with a stalled peer.
+      // Frozen (or held): the data sockets are not even looked at, so nothing
+      // moves and the kernel's buffers fill up as with a stalled peer.
       if (!frozen)
-        for (const auto& p : pairs_) {
-          fds.push_back({p.client, POLLIN, 0});
-          fds.push_back({p.server, POLLIN, 0});
+        for (std::size_t i = 0; i < pairs_.size(); ++i) {
+          if (pairs_[i].held) continue;
+          fds.push_back({pairs_[i].client, POLLIN, 0});
+          fds.push_back({pairs_[i].server, POLLIN, 0});
+          polled.push_back(i);
         }
     }
     if (::poll(fds.data(), fds.size(), 1000) < 0) {
@@ -144,19 +171,26 @@ void TcpRelay::run() {
     // Walk the polled descriptors; a pair that fails is closed (both ends),
     // which the peers then see as a close, as through a real network.
     std::vector<int> dead;
-    for (std::size_t k = 2; k + 1 < fds.size(); k += 2) {
-      const std::size_t i = (k - 2) / 2;
-      if (i >= pairs_.size()) break;
+    for (std::size_t k = 0; k < polled.size(); ++k) {
+      const std::size_t i = polled[k];
       for (int side = 0; side < 2; ++side) {
-        const auto& f = fds[k + static_cast<std::size_t>(side)];
+        const auto& f = fds[2 + 2 * k + static_cast<std::size_t>(side)];
         if (!(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        const int from = side == 0 ? pairs_[i].client : pairs_[i].server;
-        const int to = side == 0 ? pairs_[i].server : pairs_[i].client;
+        auto& p = pairs_[i];
+        const int from = side == 0 ? p.client : p.server;
+        const int to = side == 0 ? p.server : p.client;
         const auto n = ::recv(from, buffer.data(), buffer.size(), 0);
-        if (n <= 0 || !write_all(to, buffer.data(), static_cast<std::size_t>(n))) {
+        if (n <= 0) {
           dead.push_back(static_cast<int>(i));
           break;
         }
+        const auto len = static_cast<std::size_t>(n);
+        const bool hold = side == 0 && hold_now(p, buffer.data(), len);
+        if ((!hold || hold_forward_) && !write_all(to, buffer.data(), len)) {
+          dead.push_back(static_cast<int>(i));
+          break;
+        }
+        if (hold) break;
       }
     }
     for (auto it = dead.rbegin(); it != dead.rend(); ++it) close_pair(static_cast<std::size_t>(*it));

@@ -12,9 +12,12 @@
 // target picked when it was accepted, for its whole life.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -34,6 +37,15 @@ class TcpRelay {
   int port() const noexcept { return port_; }
   void freeze();
   void resume();
+  // The first connection whose client has sent `marker` (its application_name
+  // in the startup packet, say) and then sends bytes holding `needle` is held
+  // from then on, alone: nothing moves on it either way and its sockets stay
+  // open, as if that one connection hung. `forward`: the bytes holding the
+  // needle reach the target first; otherwise they never do. Other connections,
+  // new ones included, are relayed as before.
+  void hold_on(std::string marker, std::string needle, bool forward);
+  // True once that connection is held; waits up to `timeout` for it.
+  bool wait_held(std::chrono::milliseconds timeout);
   // Relayed connections open now (both ends).
   std::size_t connections() const;
   // Accepted connections that got no target, or whose target refused.
@@ -43,8 +55,12 @@ class TcpRelay {
   struct Pair {
     int client;
     int server;
+    bool marked = false;  // the client sent hold_marker_
+    bool held = false;
   };
   void run();
+  // The relay's thread, mutex_ held: whether these client bytes make `p` the held connection.
+  bool hold_now(Pair& p, const char* data, std::size_t n);
   void wake();
   void close_pair(std::size_t i);
 
@@ -57,6 +73,10 @@ class TcpRelay {
   std::atomic<std::size_t> refused_{0};
   mutable std::mutex mutex_;
   std::vector<Pair> pairs_;  // mutex_
+  std::string hold_marker_, hold_needle_;  // mutex_; empty needle: nothing to hold
+  bool hold_forward_ = false;             // mutex_
+  bool held_ = false;                     // mutex_
+  std::condition_variable held_changed_;
   std::thread thread_;       // last: starts after the members it uses
 };
 
