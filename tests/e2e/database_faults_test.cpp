@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -215,6 +216,12 @@ TEST_CASE("cluster restart (pg_ctl restart -m fast) while /ready is hammered") {
   std::map<int, int> statuses;  // status → count; 0 = no response (connection refused/dropped/timeout)
   std::vector<std::string> oddities;
   std::vector<std::pair<Clock::time_point, int>> timeline;  // when each answer arrived, and its status
+  std::condition_variable answered;                         // timeline grew
+  // Waits (at most 5 s) until `n` answers arrived in all; false if they did not.
+  const auto wait_answers = [&](std::size_t n) {
+    std::unique_lock lock(mutex);
+    return answered.wait_for(lock, 5s, [&] { return timeline.size() >= n; });
+  };
   std::atomic<int> requests{0};
   constexpr int kMaxRequests = 40000;
   const auto hammer_start = Clock::now();
@@ -252,6 +259,7 @@ TEST_CASE("cluster restart (pg_ctl restart -m fast) while /ready is hammered") {
           std::lock_guard lock(mutex);
           ++statuses[r ? r->status : 0];
           timeline.emplace_back(Clock::now(), r ? r->status : 0);
+          answered.notify_all();
           if (!r && oddities.size() < 10) oddities.push_back(error.empty() ? "no response" : error);
           if (r && r->status != 200 && r->status != 503 && oddities.size() < 10)
             oddities.push_back(std::to_string(r->status) + " " + r->body);
@@ -290,7 +298,8 @@ TEST_CASE("cluster restart (pg_ctl restart -m fast) while /ready is hammered") {
   std::optional<Clock::time_point> down, up, ready_again;
   Clock::time_point restart_began{};
   try {
-    std::this_thread::sleep_for(500ms);  // some traffic before
+    constexpr std::size_t kTraffic = 100;  // answers before the restart, and after the recovery
+    REQUIRE(wait_answers(kTraffic));
     restart_began = Clock::now();
     auto restarting = cluster.restart_async();
     // "down" = the first moment an independent client is refused; "up" = the first success after that.
@@ -302,7 +311,12 @@ TEST_CASE("cluster restart (pg_ctl restart -m fast) while /ready is hammered") {
     up = wait_pg_accepts(cluster.url(), 60s);
     if (up) ready_again = wait_ready_at(svc.port(), 10s);
     require_script_ok(*restarting, "restart");
-    std::this_thread::sleep_for(500ms);  // some traffic after
+    std::size_t so_far = 0;
+    {
+      std::lock_guard lock(mutex);
+      so_far = timeline.size();
+    }
+    CHECK(wait_answers(so_far + kTraffic));
   } catch (...) {
     join_all();
     throw;
