@@ -546,26 +546,17 @@ asio::awaitable<void> Writer::flush_loop() {
     if (stopping_ && queue_.empty()) co_return;
     // (Re)connect even with nothing queued: readiness tells the truth, and
     // the first batch does not pay for the connection.
-    bool connected = co_await ensure_connected();
+    bool ready = co_await ensure_connected();
+    // Nothing else is written before the database says whether the head batch was.
+    if (ready && in_doubt_) ready = co_await resolve_doubt();
     if (co_await cancelled()) co_return;
-    if (!connected) {
+    if (!ready) {
       // Synchronous callers are not held while the database is away: their
       // events stay queued and go out with the next successful batch.
       release_waiters(queue_.size());
       co_await sleep_backoff();
       if (co_await cancelled()) co_return;
       continue;
-    }
-    if (in_doubt_) {
-      // Nothing else is written before the database says whether the head batch was.
-      bool settled = co_await resolve_doubt();
-      if (co_await cancelled()) co_return;
-      if (!settled) {
-        release_waiters(queue_.size());
-        co_await sleep_backoff();
-        if (co_await cancelled()) co_return;
-        continue;
-      }
     }
     take_incoming();
     bool due = stopping_ || waiting_ > 0 || queue_.size() >= settings_.batch_min ||
