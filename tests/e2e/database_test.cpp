@@ -613,8 +613,13 @@ TEST_CASE("SIGTERM while a connection attempt hangs (unresponsive database) stil
   };
   CHECK(started_ms("postgres-pool") < 3000 + 1500);  // one connect timeout
   CHECK(started_ms("schema-migrations") < 1500);     // and not a second one
-  // The background reconnection starts 50 ms after the first failure and each attempt lasts 3 s.
-  std::this_thread::sleep_for(500ms);
+  // The background reconnection starts 50 ms after the first failure and each
+  // attempt lasts 3 s: a handshake queued on the blackhole after start-up's
+  // means an attempt is in flight now.
+  const int at_startup = blackhole.queued();
+  const auto waited_from = Clock::now();
+  REQUIRE(eventually([&] { return blackhole.queued() > at_startup; }, 10s));
+  MESSAGE("a new connect attempt ", ms_since(waited_from), " ms after start-up (", at_startup, " handshakes before it)");
   auto t0 = Clock::now();
   svc.signal(SIGTERM);
   auto code = svc.wait_exit(10s);
@@ -637,8 +642,8 @@ TEST_CASE("start-up waits for another process's migration lock, and SIGTERM duri
   auto env = merge_env(base_service_env(), {{"PORT", std::to_string(port)}, {"DATABASE_URL", db.url()}});
   ChildProcess child(p2p_binary(), {}, env);
   REQUIRE(child.wait_for_line("component postgres-pool started", 10s));
-  // Waiting for the lock, as designed: not ready, migrations not applied.
-  std::this_thread::sleep_for(500ms);
+  // Waiting for the lock, as designed (it says so once its first try failed): not ready, migrations not applied.
+  REQUIRE(child.wait_for_line("migrations: another process holds the migration lock; waiting up to ", 10s));
   INFO("service output:\n", child.output());
   CHECK_FALSE(contains(child.output(), " ready\n"));
   CHECK_FALSE(table_exists(db.url(), "offers"));

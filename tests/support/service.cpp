@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -154,6 +155,15 @@ PortHolder::PortHolder() {
   socklen_t len = sizeof addr;
   ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
+}
+
+int PortHolder::queued() const {
+  // On a listening socket Linux reports the accept queue's length in tcpi_unacked.
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+    throw std::runtime_error("PortHolder: getsockopt(TCP_INFO) failed");
+  return static_cast<int>(info.tcpi_unacked);
 }
 
 PortHolder::~PortHolder() {

@@ -99,6 +99,9 @@ class PortHolder {
   PortHolder(const PortHolder&) = delete;
   PortHolder& operator=(const PortHolder&) = delete;
   int port() const { return port_; }
+  // Connections whose handshake completed and which wait to be accepted
+  // (which they never are): every connect attempt so far, open or closed.
+  int queued() const;
 
  private:
   int fd_ = -1;
