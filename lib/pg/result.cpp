@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <utility>
 
 #include "lib/pg/error.hpp"
 #include "lib/pg/timestamp.hpp"
@@ -32,10 +33,20 @@ T parse_number(const Result& r, std::size_t row, std::size_t col, const char* ty
 
 void Result::Deleter::operator()(pg_result* r) const noexcept { PQclear(r); }
 
-Result::Result(pg_result* raw) : res_(raw) {}
+Result::Result(pg_result* raw)
+    : res_(raw),
+      rows_(raw ? static_cast<std::size_t>(PQntuples(raw)) : 0),
+      columns_(raw ? static_cast<std::size_t>(PQnfields(raw)) : 0) {}
 
-std::size_t Result::rows() const noexcept { return res_ ? static_cast<std::size_t>(PQntuples(res_.get())) : 0; }
-std::size_t Result::columns() const noexcept { return res_ ? static_cast<std::size_t>(PQnfields(res_.get())) : 0; }
+Result::Result(Result&& other) noexcept
+    : res_(std::move(other.res_)), rows_(std::exchange(other.rows_, 0)), columns_(std::exchange(other.columns_, 0)) {}
+
+Result& Result::operator=(Result&& other) noexcept {
+  res_ = std::move(other.res_);
+  rows_ = std::exchange(other.rows_, 0);
+  columns_ = std::exchange(other.columns_, 0);
+  return *this;
+}
 
 std::string_view Result::column_name(std::size_t col) const {
   const char* name = res_ ? PQfname(res_.get(), static_cast<int>(col)) : nullptr;
@@ -56,15 +67,20 @@ std::uint64_t Result::affected() const noexcept {
   return v;
 }
 
-bool Result::is_null(std::size_t row, std::size_t col) const {
-  if (row >= rows() || col >= columns())
+void Result::check_index(std::size_t row, std::size_t col) const {
+  if (row >= rows_ || col >= columns_)
     throw PgError(errc::protocol, "result index out of range: row " + std::to_string(row) + ", column " +
                                       std::to_string(col));
+}
+
+bool Result::is_null(std::size_t row, std::size_t col) const {
+  check_index(row, col);
   return PQgetisnull(res_.get(), static_cast<int>(row), static_cast<int>(col)) != 0;
 }
 
 std::string_view Result::text(std::size_t row, std::size_t col) const {
-  if (is_null(row, col)) return {};
+  check_index(row, col);
+  // libpq gives a NULL the value "" and the length 0: no PQgetisnull needed.
   return {PQgetvalue(res_.get(), static_cast<int>(row), static_cast<int>(col)),
           static_cast<std::size_t>(PQgetlength(res_.get(), static_cast<int>(row), static_cast<int>(col)))};
 }
@@ -77,7 +93,7 @@ std::int64_t Result::int64(std::size_t row, std::size_t col) const {
 }
 
 double Result::float64(std::size_t row, std::size_t col) const {
-  auto t = is_null(row, col) ? std::string_view{} : text(row, col);
+  auto t = text(row, col);
   if (t == "NaN") return std::numeric_limits<double>::quiet_NaN();
   if (t == "Infinity") return std::numeric_limits<double>::infinity();
   if (t == "-Infinity") return -std::numeric_limits<double>::infinity();
@@ -85,7 +101,7 @@ double Result::float64(std::size_t row, std::size_t col) const {
 }
 
 bool Result::boolean(std::size_t row, std::size_t col) const {
-  auto t = is_null(row, col) ? std::string_view{} : text(row, col);
+  auto t = text(row, col);
   if (t == "t") return true;
   if (t == "f") return false;
   bad_value(*this, row, col, "bool");
@@ -93,7 +109,7 @@ bool Result::boolean(std::size_t row, std::size_t col) const {
 
 // PostgreSQL's ISO output, "2026-11-23 09:32:53.573555+00", normalised to UTC.
 std::chrono::sys_time<std::chrono::microseconds> Result::timestamp(std::size_t row, std::size_t col) const {
-  auto t = is_null(row, col) ? std::nullopt : parse_timestamp(text(row, col));
+  auto t = parse_timestamp(text(row, col));  // NULL reads as "", which does not parse
   if (!t) bad_value(*this, row, col, "timestamptz");
   return *t;
 }

@@ -17,10 +17,12 @@ namespace svc::pg {
 class Result {
  public:
   Result() = default;
-  explicit Result(pg_result* raw);  // takes ownership
+  explicit Result(pg_result* raw);  // takes ownership of a finished result (its size is read here)
+  Result(Result&& other) noexcept;
+  Result& operator=(Result&& other) noexcept;
 
-  std::size_t rows() const noexcept;
-  std::size_t columns() const noexcept;
+  std::size_t rows() const noexcept { return rows_; }
+  std::size_t columns() const noexcept { return columns_; }
   std::string_view column_name(std::size_t col) const;
   // Column index by name; throws PgError(protocol) if absent.
   std::size_t column(std::string_view name) const;
@@ -51,7 +53,12 @@ class Result {
   struct Deleter {
     void operator()(pg_result* r) const noexcept;
   };
+  void check_index(std::size_t row, std::size_t col) const;
+
   std::unique_ptr<pg_result, Deleter> res_;
+  // Counted once: a row read asks for them per value (a history page, 16 columns by 20 rows).
+  std::size_t rows_ = 0;
+  std::size_t columns_ = 0;
 };
 
 // ISO 8601 UTC with microseconds: "2026-11-23T09:32:53.573555Z".

@@ -79,16 +79,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (int c = 0; c < columns; ++c) {
     attrs[c] = PGresAttDesc{names[c].data(), 0, 0, 0, 25 /* text */, -1, -1};
   }
-  Result r(PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK));
-  FUZZ_CHECK(r.raw() != nullptr);
-  FUZZ_CHECK(PQsetResultAttrs(r.raw(), columns, attrs.data()) != 0);
+  // Built in full before Result takes it: Result reads a result's shape once.
+  PGresult* raw = PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK);
+  FUZZ_CHECK(raw != nullptr);
+  FUZZ_CHECK(PQsetResultAttrs(raw, columns, attrs.data()) != 0);
   for (int row = 0; row < rows; ++row) {
     for (int c = 0; c < columns; ++c) {
       bool null = in.ConsumeBool();
       std::string value = in.ConsumeRandomLengthString(64);
-      FUZZ_CHECK(PQsetvalue(r.raw(), row, c, null ? nullptr : value.data(), null ? -1 : static_cast<int>(value.size())));
+      FUZZ_CHECK(PQsetvalue(raw, row, c, null ? nullptr : value.data(), null ? -1 : static_cast<int>(value.size())));
     }
   }
+  const Result r(raw);
   FUZZ_CHECK(r.rows() == static_cast<std::size_t>(rows) && r.columns() == static_cast<std::size_t>(columns));
   for (int c = 0; c < columns; ++c) FUZZ_CHECK(r.column_name(r.column(names[c])) == names[c]);
   for (std::size_t row = 0; row < r.rows(); ++row)
