@@ -59,3 +59,49 @@ TEST_CASE("JSON escaping keeps well-formed UTF-8 as it is and writes U+FFFD for 
   CHECK(json_escaped("\xED\xA0\x80") == std::string(kFffd) + std::string(kFffd) + std::string(kFffd));
   CHECK(is_valid_utf8(json_escaped("\xC0\xAF\xE0\x80 tail")));
 }
+
+// The word-at-a-time skip must find a byte to escape at every position of a
+// word and at every length: compare with the plain per-byte rule.
+TEST_CASE("JSON escaping: every special byte, at every offset and length, as the per-byte rule") {
+  const auto per_byte = [](std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c >= 0x80) {
+        const auto n = utf8_sequence_length(text.substr(i));
+        if (n > 0) {
+          out.append(text.substr(i, n));
+          i += n - 1;
+        } else {
+          out.append(kFffd);
+        }
+      } else if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c == '\n' || c == '\r' || c == '\t') {
+        out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+      } else if (c < 0x20) {
+        constexpr char hex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xf];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  };
+  const std::string specials[] = {"\"", "\\", "\n", "\r", "\t", std::string(1, '\0'), "\x01", "\x1f",
+                                  "\x7f", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xFF", "\xC3", " ", "~"};
+  for (std::size_t length = 0; length <= 24; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      for (const auto& special : specials) {
+        std::string text(length, 'a');
+        text.insert(at, special);
+        CAPTURE(length);
+        CAPTURE(at);
+        CHECK(json_escaped(text) == per_byte(text));
+      }
+    }
+  }
+}
