@@ -19,4 +19,12 @@ void append_escaped(std::string& out, std::string_view text, Escape style);
 
 inline void append_json_escaped(std::string& out, std::string_view text) { append_escaped(out, text, Escape::json); }
 
+// The most bytes JSON escaping writes for `size` bytes of text: each byte
+// can become \u00XX (U+FFFD, for a stray byte, is 3).
+constexpr std::size_t json_escaped_bound(std::size_t size) noexcept { return 6 * size; }
+// The same escaping written at `out`, which has room for
+// json_escaped_bound(text.size()); returns the end. For writers that size
+// their buffer once for a whole record instead of growing it per field.
+char* write_json_escaped(char* out, std::string_view text) noexcept;
+
 }  // namespace svc::core

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "lib/core/escape.hpp"
 #include "lib/core/utf8.hpp"
@@ -17,6 +19,15 @@ std::string json_escaped(std::string_view text) {
   std::string out;
   append_json_escaped(out, text);
   return out;
+}
+// The pointer form, into a heap block of exactly the bound it promises (so
+// the sanitizer builds catch a byte written past it).
+std::string json_written(std::string_view text) {
+  std::vector<char> buffer(std::max<std::size_t>(json_escaped_bound(text.size()), 1));  // never a zero-sized block
+  const char* begin = buffer.data();
+  const char* end = write_json_escaped(buffer.data(), text);
+  REQUIRE(end <= begin + json_escaped_bound(text.size()));
+  return std::string(begin, end);
 }
 constexpr std::string_view kFffd = "\xEF\xBF\xBD";
 }  // namespace
@@ -62,6 +73,15 @@ TEST_CASE("JSON escaping keeps well-formed UTF-8 as it is and writes U+FFFD for 
 
 // The word-at-a-time skip must find a byte to escape at every position of a
 // word and at every length: compare with the plain per-byte rule.
+TEST_CASE("JSON escaping into a buffer: the worst case fills json_escaped_bound exactly") {
+  for (std::size_t length = 0; length <= 17; ++length) {
+    const std::string controls(length, '\x01');
+    CAPTURE(length);
+    CHECK(json_written(controls).size() == json_escaped_bound(length));
+    CHECK(json_written(controls) == json_escaped(controls));
+  }
+}
+
 TEST_CASE("JSON escaping: every special byte, at every offset and length, as the per-byte rule") {
   const auto per_byte = [](std::string_view text) {
     std::string out;
@@ -101,6 +121,7 @@ TEST_CASE("JSON escaping: every special byte, at every offset and length, as the
         CAPTURE(length);
         CAPTURE(at);
         CHECK(json_escaped(text) == per_byte(text));
+        CHECK(json_written(text) == per_byte(text));
       }
     }
   }
