@@ -353,7 +353,7 @@ void add_offer_routes(AppState& app) {
         const auto offer = co_await app.store.find(*id);
         if (offer.empty()) throw http::HttpError(http::Status::not_found, "Offer not found");
         std::string body;
-        body.reserve(512);
+        body.reserve(1024);  // append_offer sizes for the worst case of its fields
         append_offer(body, offer[0]);
         co_return json_text(std::move(body));
       });
