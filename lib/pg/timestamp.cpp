@@ -9,11 +9,13 @@ namespace {
 // Reads `n` digits at `pos`; false if they are not all digits.
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {
   if (pos + n > s.size()) return false;
-  out = 0;
+  int value = 0;
   for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    out = out * 10 + (s[i] - '0');
+    const unsigned digit = static_cast<unsigned char>(s[i]) - unsigned{'0'};  // one test: wraps below '0'
+    if (digit > 9) return false;
+    value = value * 10 + static_cast<int>(digit);
   }
+  out = value;
   return true;
 }
 
@@ -39,9 +41,18 @@ std::optional<Micros> parse_timestamp(std::string_view s) noexcept {
     pos += 9;
     if (at(s, pos, '.')) {
       const std::size_t first = ++pos;
-      std::int64_t scale = 100000;
-      for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, scale /= 10) micros += (s[pos] - '0') * scale;
+      int kept = 0;  // digits past the sixth (below a microsecond) are read and dropped
+      for (; pos < s.size(); ++pos) {
+        const unsigned digit = static_cast<unsigned char>(s[pos]) - unsigned{'0'};
+        if (digit > 9) break;
+        if (kept < 6) {
+          micros = micros * 10 + digit;
+          ++kept;
+        }
+      }
       if (pos == first) return std::nullopt;
+      constexpr std::int64_t kScale[] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+      micros *= kScale[kept];
     }
     if (at(s, pos, 'Z')) {
       ++pos;
