@@ -322,8 +322,15 @@ TEST_CASE("one stored offer by id: 200, 404 when unknown, 422 when not a uuid") 
 
   auto missing = api.get_json("/api/v1/offers/3f2504e0-4f89-41d3-9a0c-0305e82c3301", 404);
   CHECK(missing["detail"].text == "Offer not found");
+  CHECK(api.get_json("/api/v1/offers/3F2504E0-4F89-41D3-9A0C-0305E82C3301", 404)["detail"].text == "Offer not found");
   auto bad = api.get_json("/api/v1/offers/not-a-uuid", 422);
   CHECK(bad["detail"].items.at(0)["type"].text == "uuid_parsing");
+  // 36 characters, one of them wrong: a letter past f, a dash moved, a dash for a digit.
+  for (const char* id : {"3f2504e0-4f89-41d3-9a0c-0305e82c330g", "3f2504e04-f89-41d3-9a0c-0305e82c3301",
+                         "3f2504e0-4f89-41d3-9a0c-0305e82c33-1"}) {
+    CAPTURE(id);
+    CHECK(api.get_json(std::string("/api/v1/offers/") + id, 422)["detail"].items.at(0)["type"].text == "uuid_parsing");
+  }
 }
 
 TEST_CASE("payment methods list every stored name once, with its id") {
