@@ -108,8 +108,8 @@ std::size_t skip_plain_json(std::string_view text, std::size_t i) {
 // tests it, a word at a time, and returns how much it copied: all of text,
 // or up to the first word that holds a byte to look at (a word boundary, so
 // a character boundary too). Values of 2 to 7 bytes are tested as one word
-// made of two overlapping halves, so "BUY" or "binance" costs one test and
-// two stores, not a byte loop and a copy call. Nothing is written past
+// made of two overlapping halves, so a code or a short name costs one test
+// and two stores, not a byte loop and a copy call. Nothing is written past
 // out + text.size().
 std::size_t copy_plain_json(char* out, std::string_view text) {
   const char* p = text.data();
