@@ -65,7 +65,13 @@ class RunningService {
   ChildProcess& process() { return *process_; }
 
   void signal(int signo) { process_->signal(signo); }
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout) { return process_->wait_exit(timeout); }
+  // Once it has exited, also waits (at most 2 s) for its last lines to be read
+  // from the pipe: a test reading output() right after must see the shutdown's.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+    auto code = process_->wait_exit(timeout);
+    if (code) process_->wait_output_closed(std::chrono::seconds(2));
+    return code;
+  }
   std::optional<std::string> wait_for_line(const std::string& needle,
                                            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return process_->wait_for_line(needle, timeout);
