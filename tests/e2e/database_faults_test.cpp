@@ -274,12 +274,14 @@ TEST_CASE("cluster restart (pg_ctl restart -m fast) while /ready is hammered") {
   }
   // Sampler: the service's backends, as the cluster sees them (when it is up).
   std::vector<long long> samples;
+  std::condition_variable sampled;  // samples grew
   std::thread sampler([&] {
     while (!stop) {
       try {
         auto n = app_backends(cluster.url(), dbname);
         std::lock_guard lock(mutex);
         samples.push_back(n);
+        sampled.notify_all();
       } catch (const std::exception&) {
         // the cluster is down or starting: nothing to count
       }
@@ -317,6 +319,10 @@ TEST_CASE("cluster restart (pg_ctl restart -m fast) while /ready is hammered") {
       so_far = timeline.size();
     }
     CHECK(wait_answers(so_far + kTraffic));
+    // Each sample is a fresh (SCRAM) connection: on a loaded machine few may
+    // have been taken so far, so give the sampler, bounded, time to take three.
+    std::unique_lock lock(mutex);
+    sampled.wait_for(lock, 10s, [&] { return samples.size() >= 3; });
   } catch (...) {
     join_all();
     throw;
