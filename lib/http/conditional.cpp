@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "lib/core/hex.hpp"
 #include "lib/http/header_values.hpp"
 
 namespace svc::http {
@@ -41,11 +42,9 @@ std::uint64_t murmur64a(std::string_view body) {
 }  // namespace
 
 std::string body_etag(std::string_view body) {
-  const std::uint64_t hash = murmur64a(body);
   // "%016llx" in quotes, by hand: snprintf's format parsing was most of the cost on small bodies.
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string tag(18, '"');
-  for (int i = 0; i < 16; ++i) tag[static_cast<std::size_t>(16 - i)] = kHex[(hash >> (4 * i)) & 0xf];
+  std::string tag(core::kHex16Size + 2, '"');
+  core::write_hex16(tag.data() + 1, murmur64a(body));
   return tag;
 }
 

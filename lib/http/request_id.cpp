@@ -1,5 +1,9 @@
 #include "lib/http/request_id.hpp"
 
+#include <cstring>
+
+#include "lib/core/hex.hpp"
+
 namespace svc::http {
 
 bool is_sane_request_id(std::string_view id) noexcept {
@@ -22,17 +26,19 @@ std::string_view RequestIdGenerator::next(Buffer& out) noexcept {
   std::uint64_t lo = rng_.next();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
-  static constexpr char hex[] = "0123456789abcdef";
-  out.fill('-');
-  int pos = 0;
-  auto put = [&](std::uint64_t word, int nibbles) {
-    for (int i = nibbles - 1; i >= 0; --i) {
-      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-      out[pos++] = hex[(word >> (i * 4)) & 0xf];
-    }
-  };
-  put(hi, 16);
-  put(lo, 16);
+  // 32 digits, then cut 8-4-4-4-12.
+  char digits[2 * core::kHex16Size];
+  core::write_hex16(digits, hi);
+  core::write_hex16(digits + core::kHex16Size, lo);
+  char* p = out.data();
+  const char* d = digits;
+  constexpr std::size_t kGroups[] = {8, 4, 4, 4, 12};
+  for (std::size_t group : kGroups) {
+    if (p != out.data()) *p++ = '-';
+    std::memcpy(p, d, group);
+    p += group;
+    d += group;
+  }
   return {out.data(), out.size()};
 }
 

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "lib/core/hex.hpp"
+
 namespace svc::telemetry {
 
 namespace {
-constexpr char kHex[] = "0123456789abcdef";
-
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -60,10 +60,16 @@ std::string_view TraceContext::traceparent(Header& out) const noexcept {
 void TraceIdGenerator::fill(char* out, std::size_t hex_chars) noexcept {
   for (;;) {
     bool zero = true;
-    for (std::size_t i = 0; i < hex_chars; i += 16) {
-      std::uint64_t w = rng_.next();
+    for (std::size_t i = 0; i < hex_chars; i += core::kHex16Size) {
+      const std::uint64_t w = rng_.next();
       zero = zero && w == 0;
-      for (std::size_t j = 0; j < 16 && i + j < hex_chars; ++j) out[i + j] = kHex[(w >> (60 - 4 * j)) & 0xf];
+      if (i + core::kHex16Size <= hex_chars) {
+        core::write_hex16(out + i, w);
+      } else {
+        char word[core::kHex16Size];
+        core::write_hex16(word, w);
+        std::memcpy(out + i, word, hex_chars - i);
+      }
     }
     if (!zero) return;  // astronomically rare, but all zeros is invalid
   }
