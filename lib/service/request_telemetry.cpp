@@ -1,7 +1,10 @@
 #include "lib/service/request_telemetry.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "lib/telemetry/logging.hpp"
 
@@ -31,6 +34,59 @@ HttpServerMetrics::HttpServerMetrics(telemetry::Registry& r)
                                {"http_request_method", "http_route"}, kByteBuckets)),
       response_size(r.histogram("http_server_response_body_size_bytes", "Size of HTTP server response bodies.",
                                 {"http_request_method", "http_route"}, kByteBuckets)) {}
+
+namespace {
+// The status as its three digits (a label value).
+std::array<char, 3> status_digits(unsigned status) noexcept {
+  return {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
+          static_cast<char>('0' + status % 10)};
+}
+
+std::size_t cells_slot(std::string_view method, std::string_view route, unsigned status) noexcept {
+  // Routes are few and differ early and in length; the method's first
+  // letter and the status tell apart the rest.
+  std::uint64_t h = (route.size() * 0x9e3779b97f4a7c15ULL) ^ status;
+  for (std::size_t i = 0; i < route.size(); i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, route.data() + i, std::min<std::size_t>(8, route.size() - i));
+    h = (h ^ w) * 0x100000001b3ULL;
+    h ^= h >> 29;
+  }
+  h = (h ^ (method.empty() ? 0U : static_cast<unsigned char>(method[0]))) * 0x9e3779b97f4a7c15ULL;
+  return static_cast<std::size_t>(h >> 40) % HttpServerCells::kSlots;
+}
+}  // namespace
+
+HttpServerCells::Cells HttpServerCells::from_families(std::string_view method, std::string_view route,
+                                                      std::string_view status) const {
+  return {&metrics_.duration.with({method, route, status}), &metrics_.request_size.with({method, route}),
+          &metrics_.response_size.with({method, route})};
+}
+
+HttpServerCells::Cells HttpServerCells::find_or_add(std::string_view method, std::string_view route, unsigned status) {
+  const std::size_t start = cells_slot(method, route, status);
+  const auto same = [&](const Entry& e) { return e.status == status && e.route == route && e.method == method; };
+  // Slots fill in probe order and are never cleared: an empty slot ends the search.
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    const Entry* e = slots_[(start + i) % kSlots].load(std::memory_order_acquire);
+    if (e == nullptr) break;
+    if (same(*e)) return e->cells;
+  }
+  const auto digits = status_digits(status);
+  const std::string_view status_text(digits.data(), digits.size());
+  std::lock_guard lock(mutex_);
+  std::size_t i = 0;
+  for (; i < kSlots; ++i) {
+    const Entry* e = slots_[(start + i) % kSlots].load(std::memory_order_relaxed);
+    if (e == nullptr) break;
+    if (same(*e)) return e->cells;  // another thread added it meanwhile
+  }
+  const Cells cells = from_families(method, route, status_text);
+  if (owned_.size() >= kMaxEntries || i == kSlots) return cells;
+  owned_.push_back(std::make_unique<Entry>(Entry{std::string(method), std::string(route), status, cells}));
+  slots_[(start + i) % kSlots].store(owned_.back().get(), std::memory_order_release);
+  return cells;
+}
 
 RequestTelemetry::RequestTelemetry(telemetry::Registry& metrics, events::Writer* events, bool access_log,
                                    spdlog::logger& log)
@@ -62,16 +118,18 @@ asio::awaitable<void> RequestTelemetry::before_write(const http::ObservedRequest
 
 void RequestTelemetry::finished(const http::ObservedRequest& r) noexcept {
   if (events_ != nullptr && !events_->sync_writes()) events_->submit(event_of(r));
-  char status_text[4] = {static_cast<char>('0' + r.status / 100 % 10), static_cast<char>('0' + r.status / 10 % 10),
-                         static_cast<char>('0' + r.status % 10), 0};
-  const std::string_view status(status_text, 3);
   const double seconds = seconds_of(r.duration);
-  const auto method = method_label(r.method);
-  http_.duration.with({method, r.route, status}).observe(seconds);
-  http_.request_size.with({method, r.route}).observe(static_cast<double>(r.request_bytes));
-  http_.response_size.with({method, r.route}).observe(static_cast<double>(r.response_bytes));
+  try {
+    const auto cells = cells_.find_or_add(method_label(r.method), r.route, r.status);
+    cells.duration->observe(seconds);
+    cells.request_size->observe(static_cast<double>(r.request_bytes));
+    cells.response_size->observe(static_cast<double>(r.response_bytes));
+  } catch (...) {  // out of memory for a new label set: this request goes unmeasured
+  }
   http_.active.add(-1);
   if (!access_log_) return;
+  const auto digits = status_digits(r.status);
+  const std::string_view status(digits.data(), digits.size());
   char duration_ms[32];
   const int n = std::snprintf(duration_ms, sizeof duration_ms, "%.3f", seconds * 1000);
   char bytes[24];

@@ -5,6 +5,13 @@
 // the response when TELEMETRY_ASYNC_WRITES=false), and the access log line
 // when ACCESS_LOG is on. The server sees only http::RequestObserver.
 
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include <boost/asio/awaitable.hpp>
 
 #include "lib/events/writer.hpp"
@@ -29,6 +36,40 @@ struct HttpServerMetrics {
   telemetry::Family<telemetry::Histogram>& response_size;  // {http_request_method, http_route}
 };
 
+// The three histograms a request records into, for each (method, route,
+// status) seen: one lookup per request instead of one per family (each
+// hashes and compares its label values). Lookups are loads only; a new
+// label set is added under a mutex, once. Holds at most kMaxEntries label
+// sets; past that, it asks the families each time (they bound themselves).
+class HttpServerCells {
+ public:
+  struct Cells {
+    telemetry::Histogram* duration;
+    telemetry::Histogram* request_size;
+    telemetry::Histogram* response_size;
+  };
+  static constexpr std::size_t kSlots = 512;
+  static constexpr std::size_t kMaxEntries = kSlots / 2;
+
+  explicit HttpServerCells(HttpServerMetrics& metrics) : metrics_(metrics) {}
+  // `method` as method_label() gives it. Throws only on allocation failure.
+  Cells find_or_add(std::string_view method, std::string_view route, unsigned status);
+
+ private:
+  struct Entry {
+    std::string method;
+    std::string route;
+    unsigned status;
+    Cells cells;
+  };
+  Cells from_families(std::string_view method, std::string_view route, std::string_view status) const;
+
+  HttpServerMetrics& metrics_;
+  std::array<std::atomic<const Entry*>, kSlots> slots_{};
+  std::mutex mutex_;                           // insertions only
+  std::vector<std::unique_ptr<Entry>> owned_;  // mutex_
+};
+
 class RequestTelemetry final : public http::RequestObserver {
  public:
   // `events`: null when events are off (metrics and the access log still are).
@@ -43,6 +84,7 @@ class RequestTelemetry final : public http::RequestObserver {
   events::Event event_of(const http::ObservedRequest& request) const noexcept;
 
   HttpServerMetrics http_;
+  HttpServerCells cells_{http_};
   events::Writer* events_;
   bool access_log_;
   spdlog::logger& log_;

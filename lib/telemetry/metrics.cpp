@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "lib/core/utf8.hpp"
@@ -151,13 +152,28 @@ std::uint64_t Histogram::count() const {
 namespace detail {
 
 namespace {
+// Eight bytes per step (every request looks up three label sets), then the
+// length as a separator: ("a","bc") != ("ab","c").
 std::size_t hash_values(std::span<const std::string_view> values) {
-  std::size_t h = 0xcbf29ce484222325ULL;
+  constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  const auto mix = [&](std::uint64_t w) {
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  };
   for (auto v : values) {
-    for (unsigned char c : v) h = (h ^ c) * 0x100000001b3ULL;
-    h = (h ^ 0xff) * 0x100000001b3ULL;  // separator: ("a","bc") != ("ab","c")
+    std::size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, v.data() + i, 8);
+      mix(w);
+    }
+    std::uint64_t tail = 0;
+    if (i < v.size()) std::memcpy(&tail, v.data() + i, v.size() - i);
+    mix(tail);
+    mix(v.size());
   }
-  return h;
+  return static_cast<std::size_t>(h ^ (h >> 32));
 }
 
 // A value the exposition can carry and that costs a bounded amount to keep.
