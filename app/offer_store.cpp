@@ -1,5 +1,6 @@
 #include "app/offer_store.hpp"
 
+#include <array>
 #include <charconv>
 
 #include "lib/pg/pool.hpp"
@@ -238,16 +239,19 @@ bool ReputationFilter::matches(const StoredOffer& o) const {
 }
 
 bool is_uuid(std::string_view s) noexcept {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
+  // 8-4-4-4-12 hex digits, either case. One table load per character: this
+  // runs on every {id} request.
+  static constexpr auto kHex = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = t[static_cast<std::size_t>(c - 32)] = true;
+    return t;
+  }();
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  bool ok = true;
+  for (std::size_t i = 0; i < 36; ++i)
+    if (i != 8 && i != 13 && i != 18 && i != 23) ok &= kHex[static_cast<unsigned char>(s[i])];
+  return ok;
 }
 
 std::string encode_cursor(const HistoryCursor& cursor) {

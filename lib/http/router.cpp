@@ -112,15 +112,17 @@ Router::Match Router::match(Verb method, std::string_view path) const {
   // %-escape: no allocation per request for a plain path. A path longer than
   // every route matches none.
   std::array<std::string_view, kMaxSegments> segments;
-  std::array<std::string, kMaxSegments> decoded;
+  // Reserved in full on the first escape, so that no view into it moves.
+  std::vector<std::string> decoded;
   std::size_t count = 0;
   const bool split = each_segment(path, [&](std::string_view segment) {
     if (count == kMaxSegments) return false;
     if (segment.find('%') == std::string_view::npos) {
       segments[count] = segment;
     } else {
-      if (!percent_decode(segment, decoded[count])) return false;
-      segments[count] = decoded[count];
+      if (decoded.empty()) decoded.reserve(kMaxSegments);
+      if (!percent_decode(segment, decoded.emplace_back())) return false;
+      segments[count] = decoded.back();
     }
     ++count;
     return true;

@@ -62,6 +62,15 @@ TEST_CASE("router extracts percent-decoded path parameters") {
   REQUIRE(h.kind == Router::Match::Kind::found);
   CHECK(h.route->pattern == "/api/v1/offers/{id}/history/{day}");
   CHECK(h.params[1].second == "2026-11-23");
+
+  // Several escaped segments: each decoded value stays where its view points.
+  auto both = r.match(Verb::get, "/api/v1/offers/a%20very%20long%20identifier%20past%20SSO/history/2026%2D11%2D23");
+  REQUIRE(both.kind == Router::Match::Kind::found);
+  REQUIRE(both.params.size() == 2);
+  CHECK(both.params[0].second == "a very long identifier past SSO");
+  CHECK(both.params[1].second == "2026-11-23");
+  // An escaped literal segment matches its decoded form.
+  CHECK(r.match(Verb::get, "/api/v1/%6Fffers/x").kind == Router::Match::Kind::found);
 }
 
 TEST_CASE("a literal route is preferred over a parameter only by registration order") {
