@@ -1,11 +1,9 @@
 #include "lib/service/request_telemetry.hpp"
 
-#include <algorithm>
 #include <charconv>
-#include <cstdint>
 #include <cstdio>
-#include <cstring>
 
+#include "lib/core/hash.hpp"
 #include "lib/telemetry/logging.hpp"
 
 namespace svc::service {
@@ -43,17 +41,7 @@ std::array<char, 3> status_digits(unsigned status) noexcept {
 }
 
 std::size_t cells_slot(std::string_view method, std::string_view route, unsigned status) noexcept {
-  // Routes are few and differ early and in length; the method's first
-  // letter and the status tell apart the rest.
-  std::uint64_t h = (route.size() * 0x9e3779b97f4a7c15ULL) ^ status;
-  for (std::size_t i = 0; i < route.size(); i += 8) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, route.data() + i, std::min<std::size_t>(8, route.size() - i));
-    h = (h ^ w) * 0x100000001b3ULL;
-    h ^= h >> 29;
-  }
-  h = (h ^ (method.empty() ? 0U : static_cast<unsigned char>(method[0]))) * 0x9e3779b97f4a7c15ULL;
-  return static_cast<std::size_t>(h >> 40) % HttpServerCells::kSlots;
+  return static_cast<std::size_t>(core::murmur64a(route, core::murmur64a(method, status)) % HttpServerCells::kSlots);
 }
 }  // namespace
 

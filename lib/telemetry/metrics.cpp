@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <stdexcept>
 
+#include "lib/core/hash.hpp"
 #include "lib/core/utf8.hpp"
 
 namespace svc::telemetry {
@@ -152,28 +152,11 @@ std::uint64_t Histogram::count() const {
 namespace detail {
 
 namespace {
-// Eight bytes per step (every request looks up three label sets), then the
-// length as a separator: ("a","bc") != ("ab","c").
+// Every request looks up its label sets: a word-at-a-time hash.
 std::size_t hash_values(std::span<const std::string_view> values) {
-  constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ULL;
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  const auto mix = [&](std::uint64_t w) {
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
-  };
-  for (auto v : values) {
-    std::size_t i = 0;
-    for (; i + 8 <= v.size(); i += 8) {
-      std::uint64_t w;
-      std::memcpy(&w, v.data() + i, 8);
-      mix(w);
-    }
-    std::uint64_t tail = 0;
-    if (i < v.size()) std::memcpy(&tail, v.data() + i, v.size() - i);
-    mix(tail);
-    mix(v.size());
-  }
-  return static_cast<std::size_t>(h ^ (h >> 32));
+  std::uint64_t h = 0;
+  for (auto v : values) h = core::murmur64a(v, h);
+  return static_cast<std::size_t>(h);
 }
 
 // A value the exposition can carry and that costs a bounded amount to keep.

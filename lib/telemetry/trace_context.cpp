@@ -63,13 +63,7 @@ void TraceIdGenerator::fill(char* out, std::size_t hex_chars) noexcept {
     for (std::size_t i = 0; i < hex_chars; i += core::kHex16Size) {
       const std::uint64_t w = rng_.next();
       zero = zero && w == 0;
-      if (i + core::kHex16Size <= hex_chars) {
-        core::write_hex16(out + i, w);
-      } else {
-        char word[core::kHex16Size];
-        core::write_hex16(word, w);
-        std::memcpy(out + i, word, hex_chars - i);
-      }
+      core::write_hex16(out + i, w);
     }
     if (!zero) return;  // astronomically rare, but all zeros is invalid
   }
@@ -77,6 +71,8 @@ void TraceIdGenerator::fill(char* out, std::size_t hex_chars) noexcept {
 
 TraceContext TraceIdGenerator::next(std::string_view incoming) noexcept {
   TraceContext ctx;
+  static_assert(sizeof ctx.trace_id % core::kHex16Size == 0 && sizeof ctx.span_id % core::kHex16Size == 0,
+                "fill() writes whole words");
   if (auto parsed = incoming.empty() ? std::nullopt : parse_traceparent(incoming)) {
     ctx.trace_id = parsed->trace_id;
     ctx.flags = parsed->flags;

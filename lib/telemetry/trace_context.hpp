@@ -50,6 +50,7 @@ class TraceIdGenerator {
   TraceContext next(std::string_view incoming) noexcept;
 
  private:
+  // `hex_chars`: a multiple of 16 (whole random words).
   void fill(char* out, std::size_t hex_chars) noexcept;
   core::SplitMix64 rng_;
 };
