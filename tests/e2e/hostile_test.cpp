@@ -416,7 +416,12 @@ TEST_CASE("a pipeline of 1,000 requests in one write is answered completely and 
 }
 
 TEST_CASE("a client that never reads its answers is dropped when a write outlasts IDLE_TIMEOUT_SECONDS") {
-  RunningService svc(p2p_binary(), {{"IDLE_TIMEOUT_SECONDS", "3"}});
+  // The server answers the tens of thousands of requests that fit in the
+  // socket buffers before its write blocks, and each is an event for the
+  // telemetry queue: 10,000 queued events (the default capacity, reached
+  // when the writer lags on a busy machine) hold ~9 MiB. A small queue keeps
+  // that out of the bound, which is about answers, not telemetry.
+  RunningService svc(p2p_binary(), {{"IDLE_TIMEOUT_SECONDS", "3"}, {"TELEMETRY_QUEUE_CAPACITY", "1000"}});
   INFO("service output:\n", svc.output());
   // The server stops reading while its write waits: unread requests and
   // answers stay in the kernel's socket buffers, which RSS does not count.

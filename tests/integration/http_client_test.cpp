@@ -594,10 +594,22 @@ TEST_CASE("the total timeout bounds a call across retries") {
     CHECK(error->phase() == ClientPhase::timeout);
     CHECK(took >= 300);
     CHECK(took < 1200);
-    CHECK(server.requests.size() >= 2);
-    CHECK(server.requests.size() <= 4);
-    CHECK(client.stats().retries_total == server.requests.size() - 1);
-    MESSAGE("took " << took << " ms, " << server.requests.size() << " attempts: " << std::string(error->what()));
+    const std::string what = error->what();
+    const auto attempts = client.stats().retries_total + 1;
+    CAPTURE(what);
+    CHECK(what.find("(after " + std::to_string(attempts) + " attempts)") != std::string::npos);
+    CHECK(attempts >= 2);
+    CHECK(attempts <= 4);
+    // The total deadline can fall while the last attempt is still connecting
+    // (it never reached the server) or just after it sent its request (the
+    // server may not have read it yet); every earlier attempt was seen.
+    if (what.find("during connect") != std::string::npos) {
+      CHECK(server.requests.size() == attempts - 1);
+    } else {
+      CHECK(server.requests.size() >= attempts - 1);
+      CHECK(server.requests.size() <= attempts);
+    }
+    MESSAGE("took " << took << " ms, " << attempts << " attempts, " << server.requests.size() << " seen by the server: " << what);
   });
 }
 
