@@ -1,6 +1,7 @@
 #pragma once
 // MurmurHash64A (Austin Appleby, public domain): eight bytes per step, for
-// ETags and for the metrics' label lookups, which run on every request.
+// ETags, the metrics' label lookups and the prepared statements' SQL lookups,
+// which run on every request.
 // zlib's CRC-32 and Adler-32, the ETag before, took 7.8 instructions per byte
 // (a fifth of a 20-row list page's, callgrind). Not for untrusted keys in a
 // table an attacker can fill: the tables that use it are bounded.
